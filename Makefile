@@ -1,0 +1,51 @@
+# The two commands of the contract: `make run` and `make test`. Each does all set-up.
+VENV    := .venv
+PY      := $(VENV)/bin/python
+PIP     := $(VENV)/bin/pip
+MATCHER := $(VENV)/bin/matcher
+STAMP   := .make
+LOCALES := fr en
+
+export FLASK_APP := wsgi:app
+
+.PHONY: run test setup install model catalogs catalogs-update database run-prod clean
+
+run: setup database
+	$(MATCHER) run --host 127.0.0.1 --port 5000
+
+test: setup
+	$(PY) -m pytest
+
+setup: install model catalogs
+
+install: $(STAMP)/installed
+
+$(STAMP)/installed: pyproject.toml
+	test -x $(PY) || python3.11 -m venv $(VENV) || python3 -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	# torch first, pinned: an unpinned torch would pull a multi-GB CUDA build.
+	$(PIP) install --quiet torch==2.13.0
+	$(PIP) install --quiet -e '.[dev]'
+	mkdir -p $(STAMP) && touch $@
+
+model: install
+	$(MATCHER) model build
+
+catalogs: install
+	$(VENV)/bin/pybabel compile -d translations --statistics
+
+# Extract new messages and merge them into every catalog (then translate and commit the .po files).
+catalogs-update: install
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o translations/messages.pot --no-location --sort-output --project "ESS Partner Matcher" .
+	$(VENV)/bin/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching --ignore-obsolete
+
+database: install
+	$(MATCHER) db upgrade
+	$(MATCHER) examples load --if-empty
+	$(MATCHER) index check --repair
+
+run-prod: setup database
+	$(VENV)/bin/gunicorn --bind 127.0.0.1:5000 --workers 2 --preload wsgi:app
+
+clean:
+	rm -rf $(VENV) $(STAMP) instance

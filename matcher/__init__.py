@@ -1,0 +1,48 @@
+"""ESS Partner Matcher: cross-lingual partner suggestions for social-economy organisations."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, current_app, request, session
+
+from matcher.config import DEFAULT_SECRET_KEY, load_config
+from matcher.extensions import babel, db
+
+
+def select_locale() -> str | None:
+    """The language chosen with the switcher, else the browser's preference, else French."""
+    languages = current_app.config["LANGUAGES"]
+    chosen = request.args.get("lang") or session.get("lang")
+    if chosen in languages:
+        session["lang"] = chosen
+        return chosen
+    return request.accept_languages.best_match(languages)
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Application factory: config, extensions, blueprints, CLI."""
+    app = Flask(__name__, instance_path=os.environ.get("MATCHER_INSTANCE_PATH") or None)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.from_mapping(load_config(Path(app.instance_path)))
+    if test_config:
+        app.config.update(test_config)
+    if os.environ.get("MATCHER_ENV") == "production" and app.config["SECRET_KEY"] == DEFAULT_SECRET_KEY:
+        raise RuntimeError("Set MATCHER_SECRET_KEY: the default secret key must not be used in production.")
+
+    db.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+
+    from matcher.partners import indexing, models  # noqa: F401 - models register their tables
+
+    indexing.init_app(app)
+
+    from matcher import templating
+
+    templating.init_app(app)
+
+    from matcher.public.views import bp as public_bp
+
+    app.register_blueprint(public_bp)
+    return app

@@ -1,0 +1,130 @@
+"""match() and search(): query vectors against the index, restricted, boosted and explained."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import select
+
+from matcher.engine.embedding import Role
+from matcher.engine.language import detect_language
+from matcher.extensions import db
+from matcher.matching.explain import Explanation, Wishes, explain
+from matcher.partners.indexing import index_service
+from matcher.partners.models import Organisation
+from matcher.partners.vocabulary import Status
+
+# Weights of the compared parts in a match. Description against description carries most;
+# what one seeks against what the other offers comes next; the reverse direction last.
+MATCH_WEIGHTS = {"description": 0.6, "their_offer": 0.25, "their_need": 0.15}
+SEARCH_WEIGHTS = {"description": 0.7, "offers": 0.3}
+# Which index field each part is compared with.
+PART_FIELDS = {"description": "description", "their_offer": "offers", "their_need": "seeks", "offers": "offers"}
+MIN_POOL = 100
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Restrictions chosen by the user; an empty tuple means no restriction."""
+
+    countries: tuple[str, ...] = ()
+    legal_forms: tuple[str, ...] = ()
+    themes: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+    partnership_types: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Profile:
+    """The asking organisation, as typed in a form or read from the database."""
+
+    description: str
+    country: str
+    offers: str = ""
+    seeks: str = ""
+    language: str = ""
+    themes: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+    partnership_types: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, organisation: Organisation) -> Profile:
+        return cls(
+            description=organisation.description,
+            country=organisation.country,
+            offers=organisation.offers,
+            seeks=organisation.seeks,
+            language=organisation.description_language,
+            themes=tuple(organisation.themes),
+            languages=tuple(organisation.languages),
+            partnership_types=tuple(organisation.partnership_types),
+        )
+
+
+@dataclass
+class Result:
+    organisation: Organisation
+    explanation: Explanation
+
+
+def _allowed(filters: Filters, exclude_country: str = "") -> dict[int, Organisation]:
+    """Published organisations that pass the filters, by id."""
+    query = select(Organisation).where(Organisation.status == Status.PUBLISHED)
+    if exclude_country:
+        query = query.where(Organisation.country != exclude_country)
+    if filters.countries:
+        query = query.where(Organisation.country.in_(filters.countries))
+    if filters.legal_forms:
+        query = query.where(Organisation.legal_form.in_(filters.legal_forms))
+    listed = (("themes", filters.themes), ("languages", filters.languages), ("partnership_types", filters.partnership_types))
+    return {
+        o.id: o
+        for o in db.session.scalars(query)
+        if all(not wanted or set(wanted) & set(getattr(o, name)) for name, wanted in listed)
+    }
+
+
+def _query_vector(text: str, language: str, role: Role = "query") -> np.ndarray:
+    service = index_service()
+    raw = service.embedder.encode([text], role)
+    return service.centering.apply(raw, [language or detect_language(text)], role)[0]
+
+
+def _rank(
+    queries: dict[str, np.ndarray], weights: dict[str, float], allowed: dict[int, Organisation], k: int, wishes: Wishes
+) -> list[Result]:
+    """Gather candidates from each part's index, score every part exactly, boost, sort."""
+    bundle = index_service().bundle
+    pool = max(MIN_POOL, 10 * k)
+    candidates: set[int] = set()
+    for part, vector in queries.items():
+        candidates.update(i for i, _ in bundle.field(PART_FIELDS[part]).search(vector, pool, allowed))
+    stored = {part: bundle.field(PART_FIELDS[part]).vectors(candidates) for part in queries}
+    results = []
+    for candidate in candidates:
+        parts = {part: float(stored[part][candidate] @ queries[part]) for part in queries if candidate in stored[part]}
+        total = sum(weights[part] for part in parts)
+        semantic = sum(weights[part] * value for part, value in parts.items()) / total
+        results.append(Result(allowed[candidate], explain(semantic, parts, allowed[candidate], wishes)))
+    results.sort(key=lambda r: (-r.explanation.score, r.organisation.id))
+    return results[:k]
+
+
+def match(profile: Profile, k: int = 10, filters: Filters = Filters()) -> list[Result]:
+    """Best partners for the profile in other member states, published only, explained."""
+    language = profile.language or detect_language(profile.description)
+    queries = {"description": _query_vector(profile.description, language)}
+    if profile.seeks:
+        queries["their_offer"] = _query_vector(profile.seeks, language)
+    if profile.offers:
+        queries["their_need"] = _query_vector(profile.offers, language)
+    wishes = Wishes(profile.themes, profile.languages, profile.partnership_types)
+    return _rank(queries, MATCH_WEIGHTS, _allowed(filters, exclude_country=profile.country), k, wishes)
+
+
+def search(text: str, k: int = 10, filters: Filters = Filters()) -> list[Result]:
+    """Published organisations whose description or offer answers a free-text query, in any language."""
+    vector = _query_vector(text, detect_language(text))
+    queries = {"description": vector, "offers": vector}
+    wishes = Wishes(filters.themes, filters.languages, filters.partnership_types)
+    return _rank(queries, SEARCH_WEIGHTS, _allowed(filters), k, wishes)

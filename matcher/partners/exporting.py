@@ -1,0 +1,56 @@
+"""Export the partner database as CSV or XLSX (public fields; contacts only when asked)."""
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable
+from pathlib import Path
+
+from openpyxl import Workbook
+from sqlalchemy import select
+
+from matcher.extensions import db
+from matcher.partners.models import Organisation
+
+ADMIN_FIELDS = ("status", "source", "source_reference", "is_example", "created_at", "updated_at")
+CONTACT_FIELDS = ("contact_name", "contact_email")
+
+
+def export_columns(include_contact: bool) -> tuple[str, ...]:
+    return Organisation.PUBLIC_FIELDS + ADMIN_FIELDS + (CONTACT_FIELDS if include_contact else ())
+
+
+def _cell(value: object) -> object:
+    return "; ".join(value) if isinstance(value, list) else value
+
+
+def export_rows(statuses: Iterable[str], include_contact: bool = False) -> Iterable[list[object]]:
+    columns = export_columns(include_contact)
+    query = select(Organisation).order_by(Organisation.id)
+    statuses = list(statuses)
+    if statuses:
+        query = query.where(Organisation.status.in_(statuses))
+    for organisation in db.session.scalars(query.execution_options(yield_per=1000)):
+        yield [_cell(getattr(organisation, column)) for column in columns]
+
+
+def write_export(path: Path, statuses: Iterable[str] = (), include_contact: bool = False) -> int:
+    """Write the file (format from its suffix) and return the number of organisations."""
+    columns = list(export_columns(include_contact))
+    rows = export_rows(statuses, include_contact)
+    count = 0
+    if path.suffix.lower() == ".xlsx":
+        book = Workbook(write_only=True)
+        sheet = book.create_sheet("organisations")
+        sheet.append(columns)
+        for row in rows:
+            sheet.append(row)
+            count += 1
+        book.save(path)
+        return count
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow(row)
+            count += 1
+    return count

@@ -1,0 +1,209 @@
+"""The one place where committed changes reach the vector index.
+
+Each process holds its own replica of the index. It follows the database's change sequence:
+after a commit (or before a search) it applies every change after its watermark, so a change
+written by any process becomes visible everywhere without a rebuild. The file on disk is a
+snapshot that makes start-up fast; it can always be rebuilt from the stored vectors.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from flask import Flask, current_app
+from sqlalchemy import func, select
+
+from matcher.engine.centering import LanguageCentering
+from matcher.engine.embedding import Embedder, from_bytes
+from matcher.engine.index import IndexBundle, VectorIndex
+from matcher.extensions import db
+from matcher.partners.models import Change, Embedding, Organisation
+from matcher.partners.vocabulary import Status
+
+log = logging.getLogger(__name__)
+
+FIELDS = Organisation.EMBEDDED_FIELDS
+# Save a snapshot after this many incremental changes, so a restart has little to replay.
+SNAPSHOT_EVERY = 500
+CHUNK = 2000
+
+
+@dataclass
+class IndexReport:
+    """What `matcher index check` found: the snapshot, replayed to now, against the database."""
+
+    model_id: str
+    snapshot_usable: bool
+    replayed_changes: int
+    indexed: dict[str, int] = field(default_factory=dict)
+    expected: dict[str, int] = field(default_factory=dict)
+    missing: list[int] = field(default_factory=list)
+    unexpected: list[int] = field(default_factory=list)
+    wrong_vectors: list[int] = field(default_factory=list)
+    stale_embeddings: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.snapshot_usable and not (
+            self.missing or self.unexpected or self.wrong_vectors or self.stale_embeddings
+        )
+
+
+def latest_change() -> int:
+    return db.session.scalar(select(func.max(Change.seq))) or 0
+
+
+class IndexService:
+    """Embedder, language correction and index replica of one process."""
+
+    def __init__(self, model: str, index_path: Path, approx_threshold: int, batch_size: int) -> None:
+        self.embedder = Embedder(model, batch_size=batch_size)
+        self.index_path = index_path
+        self.approx_threshold = approx_threshold
+        self._centering: LanguageCentering | None = None
+        self._bundle: IndexBundle | None = None
+        self._unsaved = 0
+        self._lock = threading.RLock()
+
+    @property
+    def centering(self) -> LanguageCentering:
+        if self._centering is None:
+            cache = self.index_path.with_name(f"centering-{self.embedder.model_id.replace('/', '_')}.npz")
+            self._centering = LanguageCentering.load_or_fit(self.embedder, cache)
+        return self._centering
+
+    @property
+    def bundle(self) -> IndexBundle:
+        """The replica, loaded from its snapshot (or rebuilt) on first use, then kept current."""
+        with self._lock:
+            if self._bundle is None:
+                self._bundle = self._load_snapshot() or self._build()
+            self._sync()
+            return self._bundle
+
+    def _load_snapshot(self) -> IndexBundle | None:
+        if not self.index_path.is_file():
+            return None
+        try:
+            bundle = IndexBundle.load(self.index_path)
+        except (OSError, ValueError, RuntimeError) as error:
+            log.warning("index snapshot %s unreadable (%s): rebuilding", self.index_path, error)
+            return None
+        if bundle.model_id != self.embedder.model_id or bundle.watermark > latest_change():
+            log.warning("index snapshot does not belong to this model or database: rebuilding")
+            return None
+        return bundle
+
+    def _vectors(self, organisations: Iterable[Organisation]) -> dict[str, tuple[list[int], np.ndarray]]:
+        """Corrected vectors per field of those organisations that have current embeddings."""
+        rows: dict[str, tuple[list[int], list[np.ndarray], list[str]]] = {name: ([], [], []) for name in FIELDS}
+        for organisation in organisations:
+            stored = organisation.embedding
+            if stored is None or stored.model_id != self.embedder.model_id:
+                continue
+            for name in FIELDS:
+                blob = getattr(stored, name)
+                if blob:
+                    rows[name][0].append(organisation.id)
+                    rows[name][1].append(from_bytes(blob))
+                    rows[name][2].append(organisation.description_language)
+        return {
+            name: (ids, self.centering.apply(np.stack(vectors), languages, "passage"))
+            for name, (ids, vectors, languages) in rows.items()
+            if ids
+        }
+
+    def _published(self, ids: Iterable[int] | None = None):  # noqa: ANN202 - a Select
+        query = select(Organisation).where(Organisation.status == Status.PUBLISHED).order_by(Organisation.id)
+        return query if ids is None else query.where(Organisation.id.in_(list(ids)))
+
+    def _build(self) -> IndexBundle:
+        watermark = latest_change()
+        collected: dict[str, tuple[list[int], list[np.ndarray]]] = {name: ([], []) for name in FIELDS}
+        for chunk in db.session.scalars(self._published().execution_options(yield_per=CHUNK)).partitions():
+            for name, (ids, vectors) in self._vectors(chunk).items():
+                collected[name][0].extend(ids)
+                collected[name][1].append(vectors)
+        bundle = IndexBundle(dim=self.embedder.dim, model_id=self.embedder.model_id, watermark=watermark)
+        for name, (ids, parts) in collected.items():
+            vectors = np.concatenate(parts) if parts else np.zeros((0, bundle.dim), dtype=np.float32)
+            bundle.fields[name] = VectorIndex.build(bundle.dim, np.array(ids, dtype=np.int64), vectors, self.approx_threshold)
+        bundle.save(self.index_path)
+        return bundle
+
+    def _sync(self) -> None:
+        assert self._bundle is not None
+        self._unsaved += self._replay(self._bundle)
+        if self._unsaved >= SNAPSHOT_EVERY:
+            self.save()
+
+    def _replay(self, bundle: IndexBundle) -> int:
+        """Apply the changes after the bundle's watermark; return how many organisations changed."""
+        latest = latest_change()
+        if latest == bundle.watermark:
+            return 0
+        changed = set(db.session.scalars(select(Change.organisation_id).where(Change.seq > bundle.watermark)))
+        bundle.remove(changed)
+        for name, (ids, vectors) in self._vectors(db.session.scalars(self._published(changed))).items():
+            bundle.field(name).upsert(np.array(ids, dtype=np.int64), vectors)
+        bundle.watermark = latest
+        return len(changed)
+
+    def sync(self) -> None:
+        """Apply committed changes now (called after every commit that touches organisations)."""
+        _ = self.bundle
+
+    def save(self) -> None:
+        with self._lock:
+            if self._bundle is not None:
+                self._bundle.save(self.index_path)
+                self._unsaved = 0
+
+    def rebuild(self) -> IndexBundle:
+        """Rebuild from the stored vectors (no re-embedding) and replace the snapshot."""
+        with self._lock:
+            self._bundle = self._build()
+            self._unsaved = 0
+            return self._bundle
+
+    def check(self, sample: int = 50) -> IndexReport:
+        """Load the snapshot as a restart would, replay the changes, and compare with the database."""
+        snapshot = self._load_snapshot()
+        replica = snapshot or IndexBundle(dim=self.embedder.dim, model_id=self.embedder.model_id, watermark=0)
+        report = IndexReport(
+            model_id=self.embedder.model_id, snapshot_usable=snapshot is not None, replayed_changes=self._replay(replica)
+        )
+        published = db.session.scalars(self._published()).all()
+        expected = self._vectors(published)
+        report.stale_embeddings = sum(
+            1 for o in published if o.embedding is None or o.embedding.model_id != self.embedder.model_id
+        )
+        for name in FIELDS:
+            ids, vectors = expected.get(name, ([], np.zeros((0, replica.dim), dtype=np.float32)))
+            held = replica.field(name)
+            report.indexed[name], report.expected[name] = len(held), len(ids)
+            report.missing += sorted(set(ids) - held.ids)
+            report.unexpected += sorted(held.ids - set(ids))
+            stored = held.vectors(ids[:sample])
+            report.wrong_vectors += [
+                i for i, vector in zip(ids[:sample], vectors[:sample], strict=False)
+                if i in stored and float(stored[i] @ vector) < 0.999
+            ]
+        return report
+
+def init_app(app: Flask) -> None:
+    app.extensions["matcher.index"] = IndexService(
+        model=app.config["MATCHER_MODEL"],
+        index_path=Path(app.config["MATCHER_INDEX_PATH"]),
+        approx_threshold=app.config["MATCHER_APPROX_THRESHOLD"],
+        batch_size=app.config["MATCHER_EMBED_BATCH"],
+    )
+
+
+def index_service() -> IndexService:
+    service: IndexService = current_app.extensions["matcher.index"]
+    return service

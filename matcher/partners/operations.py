@@ -1,0 +1,151 @@
+"""Create, update, change status, delete: one transaction each, then the index follows.
+
+Routes, importers and CLI commands call these functions, never the session or the index
+directly, so there is exactly one path from a change to the index.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import select
+
+from matcher.engine.embedding import to_bytes
+from matcher.engine.language import detect_language
+from matcher.extensions import db
+from matcher.partners.indexing import FIELDS, index_service
+from matcher.partners.models import Change, Embedding, Organisation, utcnow
+from matcher.partners.validation import validate_organisation
+from matcher.partners.vocabulary import Source, Status
+
+EMBED_CHUNK = 256
+
+
+class InvalidOrganisation(ValueError):
+    """Raised with the per-field messages when data does not validate."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{field}: {message}" for field, message in errors.items()))
+        self.errors = errors
+
+
+def _record_changes(organisation_ids: Iterable[int]) -> None:
+    db.session.add_all(Change(organisation_id=i) for i in organisation_ids)
+
+
+def _commit_and_sync(organisation_ids: Iterable[int]) -> None:
+    db.session.flush()
+    _record_changes(organisation_ids)
+    db.session.commit()
+    index_service().sync()
+
+
+def embed(organisations: Sequence[Organisation], progress: Callable[[int], None] | None = None) -> None:
+    """Compute the passage vectors of the organisations' texts (in chunks, for long imports)."""
+    service = index_service()
+    for start in range(0, len(organisations), EMBED_CHUNK):
+        chunk = organisations[start : start + EMBED_CHUNK]
+        vectors = {
+            name: service.embedder.encode([getattr(o, name) for o in chunk if getattr(o, name)], "passage")
+            for name in FIELDS
+        }
+        positions = dict.fromkeys(FIELDS, 0)
+        for organisation in chunk:
+            blobs: dict[str, bytes | None] = {}
+            for name in FIELDS:
+                if getattr(organisation, name):
+                    blobs[name] = to_bytes(vectors[name][positions[name]])
+                    positions[name] += 1
+                else:
+                    blobs[name] = None
+            if organisation.embedding is None:
+                organisation.embedding = Embedding()
+            organisation.embedding.model_id = service.embedder.model_id
+            for name, blob in blobs.items():
+                setattr(organisation.embedding, name, blob)
+        if progress:
+            progress(len(chunk))
+
+
+def build(values: Mapping[str, Any], source: str, status: str, is_example: bool = False) -> Organisation:
+    """A new, unsaved organisation from validated values."""
+    organisation = Organisation(**values, source=source, status=status, is_example=is_example)
+    organisation.description_language = values.get("description_language") or detect_language(values["description"])
+    return organisation
+
+
+def validated(data: Mapping[str, object], require_contact: bool = False) -> dict[str, Any]:
+    result = validate_organisation(data, require_contact=require_contact)
+    if not result.ok:
+        raise InvalidOrganisation(result.errors)
+    return result.values
+
+
+def create_organisation(
+    data: Mapping[str, object],
+    source: str = Source.STAFF,
+    status: str = Status.PENDING,
+    consent: bool = False,
+    is_example: bool = False,
+) -> Organisation:
+    """Validate, embed and store one organisation."""
+    organisation = build(validated(data, require_contact=source == Source.SELF), source, status, is_example)
+    if consent:
+        organisation.consent_processing_at = organisation.consent_publication_at = utcnow()
+    return create_many([organisation])[0]
+
+
+def create_many(organisations: Sequence[Organisation], progress: Callable[[int], None] | None = None) -> list[Organisation]:
+    """Embed and store organisations in one transaction: all of them or none."""
+    embed(organisations, progress)
+    db.session.add_all(organisations)
+    db.session.flush()
+    _commit_and_sync(o.id for o in organisations)
+    return list(organisations)
+
+
+def update_organisation(organisation: Organisation, data: Mapping[str, object]) -> Organisation:
+    """Apply changed fields; re-embed only when an embedded text changed."""
+    merged = {**{name: getattr(organisation, name) for name in Organisation.PUBLIC_FIELDS}, **data}
+    merged.update({k: getattr(organisation, k) for k in ("contact_name", "contact_email") if k not in data})
+    values = validated(merged)
+    text_changed = any(values[name] != getattr(organisation, name) for name in FIELDS)
+    language_given = "description_language" in data and values["description_language"]
+    for name, value in values.items():
+        setattr(organisation, name, value)
+    if text_changed:
+        if not language_given:
+            organisation.description_language = detect_language(organisation.description)
+        embed([organisation])
+    _commit_and_sync([organisation.id])
+    return organisation
+
+
+def set_status(organisation: Organisation, status: Status) -> Organisation:
+    organisation.status = status
+    organisation.updated_at = utcnow()
+    _commit_and_sync([organisation.id])
+    return organisation
+
+
+def delete_organisation(organisation: Organisation) -> None:
+    """Erase the organisation and its vectors; the index drops it at once."""
+    organisation_id = organisation.id
+    db.session.delete(organisation)
+    _commit_and_sync([organisation_id])
+
+
+def reembed_stale(progress: Callable[[int], None] | None = None) -> int:
+    """Re-embed organisations whose vectors came from another model (after a model change)."""
+    model_id = index_service().embedder.model_id
+    stale = db.session.scalars(
+        select(Organisation)
+        .outerjoin(Embedding)
+        .where((Embedding.model_id.is_(None)) | (Embedding.model_id != model_id))
+        .order_by(Organisation.id)
+    ).all()
+    for start in range(0, len(stale), EMBED_CHUNK):
+        chunk = stale[start : start + EMBED_CHUNK]
+        embed(chunk, progress)
+        _commit_and_sync(o.id for o in chunk)
+    return len(stale)

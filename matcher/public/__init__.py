@@ -1,0 +1,1 @@
+"""Public pages: what anyone may see, never a contact detail."""
