@@ -15,12 +15,14 @@ def _int(name: str, default: int) -> int:
 
 def load_config(instance_path: Path) -> dict[str, Any]:
     """Return the Flask config mapping; every value can be overridden with a MATCHER_* variable."""
+    model = os.environ.get("MATCHER_MODEL", str(REPO_ROOT / "models" / "multilingual-e5-small"))
     database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance_path / 'matcher.sqlite3'}"
     return {
         "SECRET_KEY": os.environ.get("MATCHER_SECRET_KEY", DEFAULT_SECRET_KEY),
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
-        "MATCHER_MODEL": os.environ.get("MATCHER_MODEL", str(REPO_ROOT / "models" / "multilingual-e5-small")),
+        "MATCHER_MODEL": model,
+        "MATCHER_CENTERING_PATH": os.environ.get("MATCHER_CENTERING_PATH", str(instance_path / "language-centering.npz")),
         "MATCHER_INDEX_PATH": os.environ.get("MATCHER_INDEX_PATH", str(instance_path / "index.npz")),
         "MATCHER_APPROX_THRESHOLD": _int("MATCHER_APPROX_THRESHOLD", 200_000),
         "MATCHER_EMBED_BATCH": _int("MATCHER_EMBED_BATCH", 32),

@@ -9,6 +9,7 @@ it from every vector before it enters the index or is used as a query.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
@@ -22,6 +23,10 @@ def parallel_corpus() -> dict[str, list[str]]:
     """The shipped parallel corpus: the same sentences in the 24 EU languages."""
     text = resources.files("matcher.engine").joinpath("data/parallel_corpus.json").read_text("utf-8")
     return json.loads(text)["sentences"]
+
+
+# Offsets depend on the model only: estimated once per process and model.
+_loaded: dict[str, LanguageCentering] = {}
 
 
 class LanguageCentering:
@@ -46,14 +51,26 @@ class LanguageCentering:
 
     @classmethod
     def load_or_fit(cls, embedder: Embedder, cache_path: Path) -> LanguageCentering:
-        """Read the offsets cached for this model, or estimate and cache them (a few seconds)."""
-        if cache_path.is_file():
-            with np.load(cache_path) as stored:
-                if str(stored["model_id"]) == embedder.model_id:
-                    return cls({key: stored[key] for key in stored.files if key != "model_id"})
+        """Read the offsets cached for this model, or estimate and cache them (once per model)."""
+        model_id = embedder.model_id
+        if model_id not in _loaded:
+            _loaded[model_id] = cls._read(cache_path, model_id) or cls._fit_and_write(embedder, cache_path)
+        return _loaded[model_id]
+
+    @classmethod
+    def _read(cls, cache_path: Path, model_id: str) -> LanguageCentering | None:
+        if not cache_path.is_file():
+            return None
+        with np.load(cache_path) as stored:
+            if str(stored["model_id"]) != model_id:
+                return None
+            return cls({key: stored[key] for key in stored.files if key != "model_id"})
+
+    @classmethod
+    def _fit_and_write(cls, embedder: Embedder, cache_path: Path) -> LanguageCentering:
         centering = cls.fit(embedder)
         cache_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache_path.with_suffix(".tmp.npz")
+        tmp = cache_path.with_name(f".{cache_path.name}.{os.getpid()}.tmp.npz")
         np.savez(tmp, model_id=np.array(embedder.model_id), **centering.offsets)
         tmp.replace(cache_path)
         return centering

@@ -6,6 +6,7 @@ call names its role.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import threading
@@ -55,7 +56,7 @@ class Embedder:
 
     @property
     def dim(self) -> int:
-        return int(self.model.get_sentence_embedding_dimension())
+        return int(self.model.get_embedding_dimension())
 
     def _prompt_kwargs(self, role: Role) -> dict[str, str]:
         prompts = self.model.prompts or {}
@@ -86,6 +87,12 @@ class Embedder:
                 while len(self._cache) > CACHE_SIZE:
                     self._cache.popitem(last=False)
         return np.stack([found[t] for t in texts])
+
+
+@functools.cache
+def shared_embedder(model: str, batch_size: int = 32) -> Embedder:
+    """One loaded model per process, however many apps (workers, tests) ask for it."""
+    return Embedder(model, batch_size=batch_size)
 
 
 def to_bytes(vector: np.ndarray) -> bytes:

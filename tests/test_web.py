@@ -1,0 +1,43 @@
+"""Pages answer in French by default and in English on request; no contact detail is ever shown."""
+from __future__ import annotations
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from matcher.partners.operations import create_organisation
+from matcher.partners.vocabulary import Status
+from tests.partner_data import TARGETS
+
+
+def _publish_targets(app: Flask) -> None:
+    with app.app_context():
+        for record in TARGETS:
+            create_organisation({**record, "contact_email": "secret@radwerk.example", "contact_name": "Heimlich"},
+                                status=Status.PUBLISHED)
+
+
+def test_home_page_in_french_by_default_and_english_on_request(app: Flask, client: FlaskClient) -> None:
+    _publish_targets(app)
+    french = client.get("/").get_data(as_text=True)
+    assert "Trouvez des partenaires" in french and "Allemagne" in french and 'lang="fr"' in french
+    english = client.get("/", headers={"Accept-Language": "en-GB,en;q=0.9"}).get_data(as_text=True)
+    assert "Find partners" in english and "Germany" in english
+    switched = client.get("/?lang=en").get_data(as_text=True)
+    assert "Find partners" in switched
+    assert "Find partners" in client.get("/").get_data(as_text=True)  # the choice is remembered
+
+
+def test_search_page_shows_partners_without_contact(app: Flask, client: FlaskClient) -> None:
+    _publish_targets(app)
+    page = client.get("/search", query_string={"q": "réparation de vélos avec des chômeurs"}).get_data(as_text=True)
+    assert "Radwerk Leipzig" in page and "Spółdzielnia Socjalna Dwa Kółka" in page
+    assert "secret@radwerk.example" not in page and "Heimlich" not in page
+
+
+def test_search_escapes_html(app: Flask, client: FlaskClient) -> None:
+    page = client.get("/search", query_string={"q": "<script>alert(1)</script>"}).get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
+
+
+def test_health(client: FlaskClient) -> None:
+    assert client.get("/healthz").get_json() == {"status": "ok"}
