@@ -153,7 +153,10 @@ def index() -> None:
 def index_check(repair: bool) -> None:
     """Compare the index snapshot, replayed to now, with the database."""
     report = index_service().check()
-    click.echo(json.dumps({**report.__dict__, "ok": report.ok}, default=str)[:2000])
+    summary = {
+        key: (value[:10] if isinstance(value, list) else value) for key, value in report.__dict__.items()
+    }
+    click.echo(json.dumps({**summary, "ok": report.ok}))
     if report.ok:
         return
     if not repair:
