@@ -5,7 +5,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, current_app, request, session
+from flask import Flask, current_app, has_request_context, request, session
 
 from matcher.config import DEFAULT_SECRET_KEY, load_config
 from matcher.extensions import babel, db
@@ -13,6 +13,8 @@ from matcher.extensions import babel, db
 
 def select_locale() -> str | None:
     """The language chosen with the switcher, else the browser's preference, else French."""
+    if not has_request_context():
+        return None
     languages = current_app.config["LANGUAGES"]
     chosen = request.args.get("lang") or session.get("lang")
     if chosen in languages:
@@ -38,9 +40,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     indexing.init_app(app)
 
-    from matcher import templating
+    from matcher import cli, templating
 
     templating.init_app(app)
+    cli.register(app)
 
     from matcher.public.views import bp as public_bp
 

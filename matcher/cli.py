@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import click
-from flask import current_app
+from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 from tqdm import tqdm
 
@@ -27,17 +27,13 @@ from matcher.partners.validation import as_list
 from matcher.partners.vocabulary import Status
 
 
-@click.group(cls=FlaskGroup, create_app=create_app)
-def cli() -> None:
-    """ESS Partner Matcher."""
-
-
 def main() -> None:
-    cli()
+    """The `matcher` console script: Flask's CLI on this app (run, shell, routes and ours)."""
+    FlaskGroup(create_app=create_app, help="ESS Partner Matcher.")()
 
 
 # --- model -----------------------------------------------------------------------------------
-@cli.group()
+@click.group()
 def model() -> None:
     """The embedding model."""
 
@@ -55,7 +51,7 @@ def model_build(force: bool) -> None:
 
 
 # --- database --------------------------------------------------------------------------------
-@cli.group("db")
+@click.group("db")
 def database() -> None:
     """Database schema."""
 
@@ -86,7 +82,7 @@ def db_revision(message: str) -> None:
 
 
 # --- data ------------------------------------------------------------------------------------
-@cli.group()
+@click.group()
 def examples() -> None:
     """The shipped example organisations."""
 
@@ -99,7 +95,7 @@ def examples_load(if_empty: bool) -> None:
     click.echo(f"{added} example organisations added")
 
 
-@cli.command("import")
+@click.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--mapping", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="JSON column mapping.")
 @click.option("--skip-invalid", is_flag=True, help="Import the valid rows even if some rows are invalid.")
@@ -130,7 +126,7 @@ def import_command(file: Path, mapping: Path | None, skip_invalid: bool, dry_run
         sys.exit(1)
 
 
-@cli.command("export")
+@click.command("export")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--status", "statuses", multiple=True, type=click.Choice([s.value for s in Status]))
 @click.option("--include-contact", is_flag=True, help="Add private contact columns (staff use only).")
@@ -142,7 +138,7 @@ def export_command(file: Path, statuses: tuple[str, ...], include_contact: bool)
 
 
 # --- index -----------------------------------------------------------------------------------
-@cli.group()
+@click.group()
 def index() -> None:
     """The vector index derived from the database."""
 
@@ -215,7 +211,7 @@ def _print(results: list[Result], as_json: bool) -> None:
         click.echo(f"    {'; '.join(details)}")
 
 
-@cli.command("match")
+@click.command("match")
 @click.option("--id", "organisation_id", type=int, help="Match a stored organisation.")
 @click.option("--description", default="")
 @click.option("--offers", default="")
@@ -239,10 +235,15 @@ def match_command(organisation_id: int | None, description: str, offers: str, se
     _print(match(profile, k, _filters(options)), as_json)
 
 
-@cli.command("search")
+@click.command("search")
 @click.argument("text")
 @_filter_options
 @with_appcontext
 def search_command(text: str, k: int, as_json: bool, **options: tuple[str, ...]) -> None:
     """Published organisations answering TEXT, in any language."""
     _print(search(text, k, _filters(options)), as_json)
+
+
+def register(app: Flask) -> None:
+    for command in (model, database, examples, import_command, export_command, index, match_command, search_command):
+        app.cli.add_command(command)

@@ -52,7 +52,7 @@ def test_bad_rows_are_reported_and_nothing_is_imported(app: Flask, tmp_path: Pat
     assert report.rows == 7 and report.valid == 3 and report.imported == 0
     errors = {(e.row, e.field): e.message for e in report.errors}
     assert set(errors) == {(5, "name"), (6, "country"), (7, "description"), (8, "themes")}
-    assert "GB is not an EU member state" in errors[(6, "country")]
+    assert errors[(6, "country")] == "GB n'est pas un État membre de l'UE."  # French is the default locale
     assert "astrology" in errors[(8, "themes")]
 
 

@@ -92,7 +92,7 @@ class IndexService:
             return None
         try:
             bundle = IndexBundle.load(self.index_path)
-        except (OSError, ValueError, RuntimeError) as error:
+        except Exception as error:  # noqa: BLE001 - any unreadable snapshot is rebuilt, whatever broke it
             log.warning("index snapshot %s unreadable (%s): rebuilding", self.index_path, error)
             return None
         if bundle.model_id != self.embedder.model_id or bundle.watermark > latest_change():
