@@ -67,20 +67,23 @@ class Result:
     explanation: Explanation
 
 
-def _allowed(filters: Filters, exclude_country: str = "") -> dict[int, Organisation]:
-    """Published organisations that pass the filters, by id."""
-    query = select(Organisation).where(Organisation.status == Status.PUBLISHED)
+def _allowed(filters: Filters, exclude_country: str = "") -> set[int]:
+    """Ids of the published organisations that pass the filters (list fields are checked here)."""
+    listed = ("themes", "languages", "partnership_types")
+    query = select(Organisation.id, *(getattr(Organisation, name) for name in listed)).where(
+        Organisation.status == Status.PUBLISHED
+    )
     if exclude_country:
         query = query.where(Organisation.country != exclude_country)
     if filters.countries:
         query = query.where(Organisation.country.in_(filters.countries))
     if filters.legal_forms:
         query = query.where(Organisation.legal_form.in_(filters.legal_forms))
-    listed = (("themes", filters.themes), ("languages", filters.languages), ("partnership_types", filters.partnership_types))
+    wanted = [set(getattr(filters, name)) for name in listed]
     return {
-        o.id: o
-        for o in db.session.scalars(query)
-        if all(not wanted or set(wanted) & set(getattr(o, name)) for name, wanted in listed)
+        row[0]
+        for row in db.session.execute(query)
+        if all(not want or want & set(values) for want, values in zip(wanted, row[1:], strict=True))
     }
 
 
@@ -91,7 +94,7 @@ def _query_vector(text: str, language: str, role: Role = "query") -> np.ndarray:
 
 
 def _rank(
-    queries: dict[str, np.ndarray], weights: dict[str, float], allowed: dict[int, Organisation], k: int, wishes: Wishes
+    queries: dict[str, np.ndarray], weights: dict[str, float], allowed: set[int], k: int, wishes: Wishes
 ) -> list[Result]:
     """Gather candidates from each part's index, score every part exactly, boost, sort."""
     bundle = index_service().bundle
@@ -100,12 +103,15 @@ def _rank(
     for part, vector in queries.items():
         candidates.update(i for i, _ in bundle.field(PART_FIELDS[part]).search(vector, pool, allowed))
     stored = {part: bundle.field(PART_FIELDS[part]).vectors(candidates) for part in queries}
+    organisations = db.session.scalars(select(Organisation).where(Organisation.id.in_(candidates))) if candidates else []
     results = []
-    for candidate in candidates:
-        parts = {part: float(stored[part][candidate] @ queries[part]) for part in queries if candidate in stored[part]}
+    for organisation in organisations:
+        parts = {
+            part: float(stored[part][organisation.id] @ queries[part]) for part in queries if organisation.id in stored[part]
+        }
         total = sum(weights[part] for part in parts)
         semantic = sum(weights[part] * value for part, value in parts.items()) / total
-        results.append(Result(allowed[candidate], explain(semantic, parts, allowed[candidate], wishes)))
+        results.append(Result(organisation, explain(semantic, parts, organisation, wishes)))
     results.sort(key=lambda r: (-r.explanation.score, r.organisation.id))
     return results[:k]
 
