@@ -97,12 +97,12 @@ def _rank(
     queries: dict[str, np.ndarray], weights: dict[str, float], allowed: set[int], k: int, wishes: Wishes
 ) -> list[Result]:
     """Gather candidates from each part's index, score every part exactly, boost, sort."""
-    bundle = index_service().bundle
     pool = max(MIN_POOL, 10 * k)
     candidates: set[int] = set()
-    for part, vector in queries.items():
-        candidates.update(i for i, _ in bundle.field(PART_FIELDS[part]).search(vector, pool, allowed))
-    stored = {part: bundle.field(PART_FIELDS[part]).vectors(candidates) for part in queries}
+    with index_service().current() as bundle:
+        for part, vector in queries.items():
+            candidates.update(i for i, _ in bundle.field(PART_FIELDS[part]).search(vector, pool, allowed))
+        stored = {part: bundle.field(PART_FIELDS[part]).vectors(candidates) for part in queries}
     organisations = db.session.scalars(select(Organisation).where(Organisation.id.in_(candidates))) if candidates else []
     results = []
     for organisation in organisations:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -154,6 +155,12 @@ class IndexService:
             bundle.field(name).upsert(np.array(ids, dtype=np.int64), vectors)
         bundle.watermark = latest
         return len(changed)
+
+    @contextmanager
+    def current(self) -> Iterator[IndexBundle]:
+        """The replica, brought up to date and held still while the caller reads it."""
+        with self._lock:
+            yield self.bundle
 
     def sync(self) -> None:
         """Apply committed changes now (called after every commit that touches organisations)."""
