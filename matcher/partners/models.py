@@ -54,6 +54,8 @@ class Organisation(db.Model):
         "id", "name", "country", "region", "city", "website", "legal_form", "size", "languages",
         "description", "description_language", "offers", "seeks", "partnership_types", "themes",
     )
+    # Fields that validation checks and an edit may change.
+    EDITABLE_FIELDS = tuple(f for f in PUBLIC_FIELDS if f != "id") + ("contact_name", "contact_email", "source_reference")
     # Fields whose text is embedded: a change to one of them requires a new embedding.
     EMBEDDED_FIELDS = ("description", "offers", "seeks")
 

@@ -106,9 +106,8 @@ def create_many(organisations: Sequence[Organisation], progress: Callable[[int],
 
 def update_organisation(organisation: Organisation, data: Mapping[str, object]) -> Organisation:
     """Apply changed fields; re-embed only when an embedded text changed."""
-    merged = {**{name: getattr(organisation, name) for name in Organisation.PUBLIC_FIELDS}, **data}
-    merged.update({k: getattr(organisation, k) for k in ("contact_name", "contact_email") if k not in data})
-    values = validated(merged)
+    current = {name: getattr(organisation, name) for name in Organisation.EDITABLE_FIELDS}
+    values = validated({**current, **data})
     text_changed = any(values[name] != getattr(organisation, name) for name in FIELDS)
     language_given = "description_language" in data and values["description_language"]
     for name, value in values.items():
