@@ -4,9 +4,6 @@ PY      := $(VENV)/bin/python
 PIP     := $(VENV)/bin/pip
 MATCHER := $(VENV)/bin/matcher
 STAMP   := .make
-LOCALES := fr en
-
-export FLASK_APP := wsgi:app
 
 .PHONY: run test setup install model catalogs catalogs-update database run-prod clean
 
