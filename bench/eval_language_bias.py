@@ -7,6 +7,7 @@ the query's own language are reported with and without the correction.
 
 Run: .venv/bin/python -m bench.eval_language_bias [--json]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,7 +26,9 @@ def load_items(path: Path = EVAL_SET) -> list[dict[str, str]]:
     return [item["texts"] for item in json.loads(path.read_text("utf-8"))["items"]]
 
 
-def evaluate(embedder: Embedder, centering: LanguageCentering, items: list[dict[str, str]]) -> dict[str, dict[str, float]]:
+def evaluate(
+    embedder: Embedder, centering: LanguageCentering, items: list[dict[str, str]]
+) -> dict[str, dict[str, float]]:
     """Top-1 accuracy and own-language share, raw and corrected, over every pool rotation."""
     languages = sorted(items[0])
     passages = {lang: embedder.encode([item[lang] for item in items], "passage") for lang in languages}
@@ -46,7 +49,11 @@ def evaluate(embedder: Embedder, centering: LanguageCentering, items: list[dict[
                 tally["own_language"] += sum(pool_languages[b] == lang for b in best)
                 tally["asked"] += len(asked)
     return {
-        name: {"top1": t["hits"] / t["asked"], "own_language_share": t["own_language"] / t["asked"], "queries": t["asked"]}
+        name: {
+            "top1": t["hits"] / t["asked"],
+            "own_language_share": t["own_language"] / t["asked"],
+            "queries": t["asked"],
+        }
         for name, t in tallies.items()
     }
 
@@ -66,7 +73,8 @@ def main() -> None:
         return
     print(f"pool of {len(items)} topics in {len(items[0])} rotating languages")
     for name, values in result.items():
-        print(f"{name:10} top-1 {values['top1']:.3f}  own-language share {values['own_language_share']:.3f}  ({values['queries']} queries)")
+        share = values["own_language_share"]
+        print(f"{name:10} top-1 {values['top1']:.3f}  own-language share {share:.3f}  ({values['queries']} queries)")
 
 
 if __name__ == "__main__":

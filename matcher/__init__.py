@@ -1,4 +1,5 @@
 """ESS Partner Matcher: cross-lingual partner suggestions for social-economy organisations."""
+
 from __future__ import annotations
 
 import os

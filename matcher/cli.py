@@ -1,4 +1,5 @@
 """The `matcher` command: the same operations as the web, from a terminal."""
+
 from __future__ import annotations
 
 import csv
@@ -100,9 +101,16 @@ def examples_load(if_empty: bool) -> None:
 @click.option("--mapping", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="JSON column mapping.")
 @click.option("--skip-invalid", is_flag=True, help="Import the valid rows even if some rows are invalid.")
 @click.option("--dry-run", is_flag=True, help="Validate and report only.")
-@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), help="Write every row error to this CSV.")
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write every row error to this CSV.",
+)
 @with_appcontext
-def import_command(file: Path, mapping: Path | None, skip_invalid: bool, dry_run: bool, report_path: Path | None) -> None:
+def import_command(
+    file: Path, mapping: Path | None, skip_invalid: bool, dry_run: bool, report_path: Path | None
+) -> None:
     """Import organisations from a CSV or XLSX FILE (all valid rows in one transaction, or none)."""
     with tqdm(desc="embedding", unit="org", disable=None) as bar:
         report = import_file(
@@ -149,9 +157,7 @@ def index() -> None:
 def index_check(repair: bool) -> None:
     """Compare the index snapshot, replayed to now, with the database."""
     report = index_service().check()
-    summary = {
-        key: (value[:10] if isinstance(value, list) else value) for key, value in report.__dict__.items()
-    }
+    summary = {key: (value[:10] if isinstance(value, list) else value) for key, value in report.__dict__.items()}
     click.echo(json.dumps({**summary, "ok": report.ok}))
     if report.ok:
         return
@@ -186,7 +192,9 @@ FILTER_OPTIONS = (
 
 def _filter_options(command):  # noqa: ANN001, ANN202 - click decorator
     for flag, dest in FILTER_OPTIONS:
-        command = click.option(flag, dest, multiple=True, help=f"Keep only these {dest.replace('_', ' ')} (repeatable).")(command)
+        command = click.option(
+            flag, dest, multiple=True, help=f"Keep only these {dest.replace('_', ' ')} (repeatable)."
+        )(command)
     command = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")(command)
     return click.option("-k", "k", default=10, show_default=True, help="Number of results.")(command)
 
@@ -220,8 +228,17 @@ def _print(results: list[Result], as_json: bool) -> None:
 @click.option("--wish-theme", "wish_themes", multiple=True, help="Themes of the asking organisation (boost).")
 @_filter_options
 @with_appcontext
-def match_command(organisation_id: int | None, description: str, offers: str, seeks: str, home_country: str,
-                  wish_themes: tuple[str, ...], k: int, as_json: bool, **options: tuple[str, ...]) -> None:
+def match_command(
+    organisation_id: int | None,
+    description: str,
+    offers: str,
+    seeks: str,
+    home_country: str,
+    wish_themes: tuple[str, ...],
+    k: int,
+    as_json: bool,
+    **options: tuple[str, ...],
+) -> None:
     """Partners in other member states for a stored organisation or a typed profile."""
     if organisation_id is not None:
         organisation = db.session.get(Organisation, organisation_id)

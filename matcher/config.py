@@ -1,4 +1,5 @@
 """Settings, read from the environment so that one build runs in development, CI and production."""
+
 from __future__ import annotations
 
 import os
@@ -22,7 +23,9 @@ def load_config(instance_path: Path) -> dict[str, Any]:
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "MATCHER_MODEL": model,
-        "MATCHER_CENTERING_PATH": os.environ.get("MATCHER_CENTERING_PATH", str(instance_path / "language-centering.npz")),
+        "MATCHER_CENTERING_PATH": os.environ.get(
+            "MATCHER_CENTERING_PATH", str(instance_path / "language-centering.npz")
+        ),
         "MATCHER_INDEX_PATH": os.environ.get("MATCHER_INDEX_PATH", str(instance_path / "index.npz")),
         "MATCHER_APPROX_THRESHOLD": _int("MATCHER_APPROX_THRESHOLD", 200_000),
         "MATCHER_EMBED_BATCH": _int("MATCHER_EMBED_BATCH", 32),

@@ -1,4 +1,5 @@
 """Extension objects, created without an app so that every module can import them."""
+
 from __future__ import annotations
 
 from flask_babel import Babel

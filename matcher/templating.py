@@ -1,4 +1,5 @@
 """Helpers that templates use to turn stored codes into words in the reader's language."""
+
 from __future__ import annotations
 
 from babel import Locale

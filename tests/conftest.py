@@ -3,6 +3,7 @@
 The database is SQLite in a temporary folder, or the PostgreSQL database named by
 MATCHER_TEST_DATABASE_URL (CI runs the suite on both).
 """
+
 from __future__ import annotations
 
 import os

@@ -1,5 +1,6 @@
 """Hand-written organisations for matching tests: targets doing the same thing in other
 countries, and distractors that share words with the query but do something else."""
+
 from __future__ import annotations
 
 from typing import Any

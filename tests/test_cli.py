@@ -1,4 +1,5 @@
 """The `matcher` command end to end on the example data."""
+
 from __future__ import annotations
 
 import csv
@@ -44,8 +45,9 @@ def test_match_by_id_as_json_excludes_own_country(app: Flask, runner: FlaskCliRu
 
 def test_search_with_filters(runner: FlaskCliRunner) -> None:
     _load(runner)
-    result = runner.invoke(args=["search", "coopérative d'énergie renouvelable citoyenne", "--country", "DE",
-                                 "--country", "ES", "--json"])
+    result = runner.invoke(
+        args=["search", "coopérative d'énergie renouvelable citoyenne", "--country", "DE", "--country", "ES", "--json"]
+    )
     assert result.exit_code == 0, result.output
     payload = json.loads(result.output)
     assert payload and {item["country"] for item in payload} <= {"DE", "ES"}

@@ -1,4 +1,5 @@
 """Engine pieces with the real model: prompts per role, language detection, centering."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """Import: row-level report, nothing half-imported, CSV and XLSX, the ESIF file through a mapping."""
+
 from __future__ import annotations
 
 import csv
@@ -21,7 +22,9 @@ HEADER = ["name", "country", "description", "legal_form", "themes"]
 
 
 def _rows(records: list[dict]) -> list[list[str]]:
-    return [[r["name"], r["country"], r["description"], r["legal_form"], ";".join(r.get("themes", []))] for r in records]
+    return [
+        [r["name"], r["country"], r["description"], r["legal_form"], ";".join(r.get("themes", []))] for r in records
+    ]
 
 
 def _write_csv(path: Path, rows: list[list[str]]) -> Path:
@@ -116,7 +119,9 @@ def test_cli_import_of_esif_subset_then_search(runner: FlaskCliRunner, esif_path
     assert result.exit_code == 0, result.output
     gb_rows = sum(1 for row in rows if row["country"] == "GB")
     assert f"{len(rows)} rows" in result.output and f"{len(rows) - gb_rows}" in result.output
-    found = runner.invoke(args=["search", "formation professionnelle des chômeurs de longue durée", "--json", "-k", "5"])
+    found = runner.invoke(
+        args=["search", "formation professionnelle des chômeurs de longue durée", "--json", "-k", "5"]
+    )
     assert found.exit_code == 0, found.output
     payload = json.loads(found.output)
     assert len(payload) == 5 and all("contact_email" not in item for item in payload)

@@ -1,4 +1,5 @@
 """The index is derived from the database: follows every change, survives restarts, can be rebuilt."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -26,8 +27,18 @@ def _names() -> set[str]:
 
 def _restart(app: Flask) -> Flask:
     """A new process's view: a fresh app on the same database and index file."""
-    return create_app({key: app.config[key] for key in (
-        "TESTING", "SQLALCHEMY_DATABASE_URI", "MATCHER_MODEL", "MATCHER_INDEX_PATH", "MATCHER_CENTERING_PATH")})
+    return create_app(
+        {
+            key: app.config[key]
+            for key in (
+                "TESTING",
+                "SQLALCHEMY_DATABASE_URI",
+                "MATCHER_MODEL",
+                "MATCHER_INDEX_PATH",
+                "MATCHER_CENTERING_PATH",
+            )
+        }
+    )
 
 
 def test_changes_reach_the_index_at_once(app: Flask) -> None:
@@ -39,7 +50,9 @@ def test_changes_reach_the_index_at_once(app: Flask) -> None:
         assert _names() == {italian.name, german.name}
         set_status(italian, Status.ARCHIVED)
         assert _names() == {german.name}
-        update_organisation(german, {"description": "Wir bauen Bienenhotels und pflegen Streuobstwiesen im Schwarzwald."})
+        update_organisation(
+            german, {"description": "Wir bauen Bienenhotels und pflegen Streuobstwiesen im Schwarzwald."}
+        )
         assert search("abeilles et vergers", k=1)[0].organisation.name == german.name
         delete_organisation(german)
         assert _names() == set()

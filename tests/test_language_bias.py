@@ -1,4 +1,5 @@
 """The language-bias correction measurably helps on a mixed-language pool it was not fitted on."""
+
 from __future__ import annotations
 
 from flask import Flask

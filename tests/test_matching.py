@@ -1,4 +1,5 @@
 """Matching with the real model: cross-lingual, other countries only, published only, explained."""
+
 from __future__ import annotations
 
 from flask import Flask

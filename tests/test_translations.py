@@ -1,4 +1,5 @@
 """Every user-facing message is translated, in every shipped catalog, and none is fuzzy."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """Bad input gets a clear, localised message per field; good input is cleaned, not rejected."""
+
 from __future__ import annotations
 
 from flask import Flask
@@ -30,8 +31,17 @@ def test_good_input_is_cleaned(app: Flask) -> None:
 
 
 def test_errors_are_per_field_and_in_french(app: Flask) -> None:
-    bad = {**GOOD, "name": "", "country": "CH", "description": "trop court", "website": "ftp://x",
-           "themes": "energy;astrology", "contact_email": "not-an-email", "legal_form": "kibbutz", "city": "x" * 121}
+    bad = {
+        **GOOD,
+        "name": "",
+        "country": "CH",
+        "description": "trop court",
+        "website": "ftp://x",
+        "themes": "energy;astrology",
+        "contact_email": "not-an-email",
+        "legal_form": "kibbutz",
+        "city": "x" * 121,
+    }
     with app.test_request_context(headers={"Accept-Language": "fr"}):
         errors = validate_organisation(bad).errors
     assert errors == {

@@ -1,4 +1,5 @@
 """Pages answer in French by default and in English on request; no contact detail is ever shown."""
+
 from __future__ import annotations
 
 from flask import Flask
@@ -12,8 +13,10 @@ from tests.partner_data import TARGETS
 def _publish_targets(app: Flask) -> None:
     with app.app_context():
         for record in TARGETS:
-            create_organisation({**record, "contact_email": "secret@radwerk.example", "contact_name": "Heimlich"},
-                                status=Status.PUBLISHED)
+            create_organisation(
+                {**record, "contact_email": "secret@radwerk.example", "contact_name": "Heimlich"},
+                status=Status.PUBLISHED,
+            )
 
 
 def test_home_page_in_french_by_default_and_english_on_request(app: Flask, client: FlaskClient) -> None:

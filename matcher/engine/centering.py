@@ -6,6 +6,7 @@ the mean vector of the language minus the mean over all languages, on a *paralle
 same sentences in every language, so the difference holds language only, no topic), and remove
 it from every vector before it enters the index or is used as a query.
 """
+
 from __future__ import annotations
 
 import json

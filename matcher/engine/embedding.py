@@ -4,6 +4,7 @@ e5 models are trained with a prefix per role: ``query: `` for what is searched w
 ``passage: `` for what is searched in. Getting the role wrong costs much quality, so every
 call names its role.
 """
+
 from __future__ import annotations
 
 import functools

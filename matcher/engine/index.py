@@ -3,6 +3,7 @@
 Exact inner-product search (vectors are normalised, so this is cosine) is the default; above
 a size threshold an IVF index trades a little recall for speed. Ids are organisation ids.
 """
+
 from __future__ import annotations
 
 import io
@@ -77,9 +78,13 @@ class VectorIndex:
             if self.kind == "ivf" and len(allow) <= EXACT_ALLOW_LIMIT:
                 return self._exact_among(query, allow, k)
             selector = faiss.IDSelectorBatch(allow)
-            params = faiss.SearchParametersIVF(sel=selector) if self.kind == "ivf" else faiss.SearchParameters(sel=selector)
+            params = (
+                faiss.SearchParametersIVF(sel=selector) if self.kind == "ivf" else faiss.SearchParameters(sel=selector)
+            )
             k = min(k, len(allow))
-        scores, ids = self.index.search(np.asarray(query, dtype=np.float32).reshape(1, -1), min(k, len(self.ids)), params=params)
+        scores, ids = self.index.search(
+            np.asarray(query, dtype=np.float32).reshape(1, -1), min(k, len(self.ids)), params=params
+        )
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
 
     def _exact_among(self, query: np.ndarray, allow: np.ndarray, k: int) -> list[tuple[int, float]]:
@@ -147,7 +152,9 @@ class IndexBundle:
         """Write to a temporary file, flush it to disk, then rename: never a half-written index."""
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        arrays = {f"field:{name}": np.frombuffer(index.to_bytes(), dtype=np.uint8) for name, index in self.fields.items()}
+        arrays = {
+            f"field:{name}": np.frombuffer(index.to_bytes(), dtype=np.uint8) for name, index in self.fields.items()
+        }
         with open(tmp, "wb") as handle:
             np.savez(handle, meta=np.array(json.dumps(self.meta())), **arrays)
             handle.flush()

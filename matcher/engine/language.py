@@ -1,4 +1,5 @@
 """Offline language detection (lingua), restricted to the EU's official languages."""
+
 from __future__ import annotations
 
 from functools import cache
@@ -6,8 +7,30 @@ from functools import cache
 from lingua import IsoCode639_1, LanguageDetector, LanguageDetectorBuilder
 
 EU_LANGUAGES: tuple[str, ...] = (
-    "bg", "cs", "da", "de", "el", "en", "es", "et", "fi", "fr", "ga", "hr",
-    "hu", "it", "lt", "lv", "mt", "nl", "pl", "pt", "ro", "sk", "sl", "sv",
+    "bg",
+    "cs",
+    "da",
+    "de",
+    "el",
+    "en",
+    "es",
+    "et",
+    "fi",
+    "fr",
+    "ga",
+    "hr",
+    "hu",
+    "it",
+    "lt",
+    "lv",
+    "mt",
+    "nl",
+    "pl",
+    "pt",
+    "ro",
+    "sk",
+    "sl",
+    "sv",
 )
 
 # Below this confidence the text is too short or too mixed to say.

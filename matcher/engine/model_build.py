@@ -10,6 +10,7 @@ positions from 0, same pooling over every token including ``<s>``/``</s>`` and t
 
 Only numpy, safetensors, tokenizers and the standard library are needed: no torch, no network.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -20,7 +21,7 @@ import struct
 import tempfile
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -119,7 +120,7 @@ def build_model(target: Path, force: bool = False) -> Path:
                 "source_version": version,
                 "source_file": _SOURCE_FILE,
                 "source_sha256": digest,
-                "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
             },
         )
         _install(staging, target, force, version)

@@ -1,4 +1,5 @@
 """Why a partner was suggested: the parts that matched and what the two share."""
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field

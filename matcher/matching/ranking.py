@@ -1,4 +1,5 @@
 """match() and search(): query vectors against the index, restricted, boosted and explained."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -103,11 +104,15 @@ def _rank(
         for part, vector in queries.items():
             candidates.update(i for i, _ in bundle.field(PART_FIELDS[part]).search(vector, pool, allowed))
         stored = {part: bundle.field(PART_FIELDS[part]).vectors(candidates) for part in queries}
-    organisations = db.session.scalars(select(Organisation).where(Organisation.id.in_(candidates))) if candidates else []
+    organisations = (
+        db.session.scalars(select(Organisation).where(Organisation.id.in_(candidates))) if candidates else []
+    )
     results = []
     for organisation in organisations:
         parts = {
-            part: float(stored[part][organisation.id] @ queries[part]) for part in queries if organisation.id in stored[part]
+            part: float(stored[part][organisation.id] @ queries[part])
+            for part in queries
+            if organisation.id in stored[part]
         }
         total = sum(weights[part] for part in parts)
         semantic = sum(weights[part] * value for part, value in parts.items()) / total

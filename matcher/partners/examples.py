@@ -1,4 +1,5 @@
 """The shipped example data: fictional organisations, published and clearly marked as examples."""
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """Export the partner database as CSV or XLSX (public fields; contacts only when asked)."""
+
 from __future__ import annotations
 
 import csv

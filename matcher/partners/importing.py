@@ -3,6 +3,7 @@
 Nothing is half-imported: either every valid row is stored in one transaction (when the user
 accepts that invalid rows are skipped) or, by default, nothing is stored while any row is invalid.
 """
+
 from __future__ import annotations
 
 import csv
@@ -101,7 +102,11 @@ def import_file(
     missing = {s for v in mapping.columns.values() for s in ([v] if isinstance(v, str) else v)} - set(header)
     report = ImportReport()
     if missing:
-        report.errors.append(RowError(1, "header", _("Column(s) missing from the file: %(columns)s.", columns=", ".join(sorted(missing))), ""))
+        report.errors.append(
+            RowError(
+                1, "header", _("Column(s) missing from the file: %(columns)s.", columns=", ".join(sorted(missing))), ""
+            )
+        )
         return report
     known = set(db.session.scalars(select(Organisation.source_reference).where(Organisation.source_reference != "")))
     accepted: list[Organisation] = []
@@ -110,7 +115,8 @@ def import_file(
         result = validate_organisation(mapping.apply(row))
         if not result.ok:
             report.errors += [
-                RowError(number, name, message, str(result.values.get(name, ""))[:80]) for name, message in result.errors.items()
+                RowError(number, name, message, str(result.values.get(name, ""))[:80])
+                for name, message in result.errors.items()
             ]
             continue
         report.valid += 1

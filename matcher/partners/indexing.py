@@ -5,6 +5,7 @@ after a commit (or before a search) it applies every change after its watermark,
 written by any process becomes visible everywhere without a rebuild. The file on disk is a
 snapshot that makes start-up fast; it can always be rebuilt from the stored vectors.
 """
+
 from __future__ import annotations
 
 import logging
@@ -22,7 +23,7 @@ from matcher.engine.centering import LanguageCentering
 from matcher.engine.embedding import from_bytes, shared_embedder
 from matcher.engine.index import IndexBundle, VectorIndex
 from matcher.extensions import db
-from matcher.partners.models import Change, Embedding, Organisation
+from matcher.partners.models import Change, Organisation
 from matcher.partners.vocabulary import Status
 
 log = logging.getLogger(__name__)
@@ -134,7 +135,9 @@ class IndexService:
         bundle = IndexBundle(dim=self.embedder.dim, model_id=self.embedder.model_id, watermark=watermark)
         for name, (ids, parts) in collected.items():
             vectors = np.concatenate(parts) if parts else np.zeros((0, bundle.dim), dtype=np.float32)
-            bundle.fields[name] = VectorIndex.build(bundle.dim, np.array(ids, dtype=np.int64), vectors, self.approx_threshold)
+            bundle.fields[name] = VectorIndex.build(
+                bundle.dim, np.array(ids, dtype=np.int64), vectors, self.approx_threshold
+            )
         bundle.save(self.index_path)
         return bundle
 
@@ -184,7 +187,9 @@ class IndexService:
         snapshot = self._load_snapshot()
         replica = snapshot or IndexBundle(dim=self.embedder.dim, model_id=self.embedder.model_id, watermark=0)
         report = IndexReport(
-            model_id=self.embedder.model_id, snapshot_usable=snapshot is not None, replayed_changes=self._replay(replica)
+            model_id=self.embedder.model_id,
+            snapshot_usable=snapshot is not None,
+            replayed_changes=self._replay(replica),
         )
         published = db.session.scalars(self._published()).all()
         expected = self._vectors(published)
@@ -199,10 +204,12 @@ class IndexService:
             report.unexpected += sorted(held.ids - set(ids))
             stored = held.vectors(ids[:sample])
             report.wrong_vectors += [
-                i for i, vector in zip(ids[:sample], vectors[:sample], strict=False)
+                i
+                for i, vector in zip(ids[:sample], vectors[:sample], strict=False)
                 if i in stored and float(stored[i] @ vector) < 0.999
             ]
         return report
+
 
 def init_app(app: Flask) -> None:
     app.extensions["matcher.index"] = IndexService(

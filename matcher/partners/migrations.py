@@ -1,4 +1,5 @@
 """Schema migrations with Alembic, driven from the app (no alembic.ini to keep in step)."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """Tables of the partner database. The database is the source of truth; indexes derive from it."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -51,11 +52,28 @@ class Organisation(db.Model):
 
     # Fields that the public may see; contact details are never among them.
     PUBLIC_FIELDS = (
-        "id", "name", "country", "region", "city", "website", "legal_form", "size", "languages",
-        "description", "description_language", "offers", "seeks", "partnership_types", "themes",
+        "id",
+        "name",
+        "country",
+        "region",
+        "city",
+        "website",
+        "legal_form",
+        "size",
+        "languages",
+        "description",
+        "description_language",
+        "offers",
+        "seeks",
+        "partnership_types",
+        "themes",
     )
     # Fields that validation checks and an edit may change.
-    EDITABLE_FIELDS = tuple(f for f in PUBLIC_FIELDS if f != "id") + ("contact_name", "contact_email", "source_reference")
+    EDITABLE_FIELDS = tuple(f for f in PUBLIC_FIELDS if f != "id") + (
+        "contact_name",
+        "contact_email",
+        "source_reference",
+    )
     # Fields whose text is embedded: a change to one of them requires a new embedding.
     EMBEDDED_FIELDS = ("description", "offers", "seeks")
 
@@ -75,9 +93,7 @@ class Embedding(db.Model):
 
     __tablename__ = "embeddings"
 
-    organisation_id: Mapped[int] = mapped_column(
-        ForeignKey("organisations.id", ondelete="CASCADE"), primary_key=True
-    )
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"), primary_key=True)
     model_id: Mapped[str] = mapped_column(String(200))
     description: Mapped[bytes] = mapped_column(LargeBinary)
     offers: Mapped[bytes | None] = mapped_column(LargeBinary)

@@ -3,6 +3,7 @@
 Routes, importers and CLI commands call these functions, never the session or the index
 directly, so there is exactly one path from a change to the index.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -95,7 +96,9 @@ def create_organisation(
     return create_many([organisation])[0]
 
 
-def create_many(organisations: Sequence[Organisation], progress: Callable[[int], None] | None = None) -> list[Organisation]:
+def create_many(
+    organisations: Sequence[Organisation], progress: Callable[[int], None] | None = None
+) -> list[Organisation]:
     """Embed and store organisations in one transaction: all of them or none."""
     embed(organisations, progress)
     db.session.add_all(organisations)

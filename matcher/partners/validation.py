@@ -3,6 +3,7 @@
 It returns the cleaned values and, per field, a localised message; callers decide what to do
 with errors (show them beside the field, or list them in an import report).
 """
+
 from __future__ import annotations
 
 import re

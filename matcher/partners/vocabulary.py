@@ -1,4 +1,5 @@
 """Controlled vocabularies of the partner database: codes are stored, labels are translated."""
+
 from __future__ import annotations
 
 from enum import StrEnum
@@ -7,15 +8,37 @@ from babel import Locale
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
-from matcher.engine.language import EU_LANGUAGES
-
 EU_COUNTRIES: tuple[str, ...] = (
-    "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU",
-    "IE", "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK",
+    "AT",
+    "BE",
+    "BG",
+    "CY",
+    "CZ",
+    "DE",
+    "DK",
+    "EE",
+    "ES",
+    "FI",
+    "FR",
+    "GR",
+    "HR",
+    "HU",
+    "IE",
+    "IT",
+    "LT",
+    "LU",
+    "LV",
+    "MT",
+    "NL",
+    "PL",
+    "PT",
+    "RO",
+    "SE",
+    "SI",
+    "SK",
 )
 # The EU's own abbreviation for Greece; accepted on input, stored as ISO 3166 "GR".
 COUNTRY_ALIASES: dict[str, str] = {"EL": "GR"}
-
 
 
 class Status(StrEnum):

@@ -1,4 +1,5 @@
 """Home page and a cross-lingual search over published partners."""
+
 from __future__ import annotations
 
 from flask import Blueprint, render_template, request
