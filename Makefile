@@ -8,7 +8,7 @@ STAMP   := .make
 .PHONY: run test setup install model catalogs catalogs-update database run-prod clean
 
 run: setup database
-	$(MATCHER) run --host 127.0.0.1 --port 5000
+	$(VENV)/bin/flask --app wsgi run --host 127.0.0.1 --port 5000
 
 test: setup
 	$(PY) -m pytest
@@ -42,7 +42,7 @@ database: install
 	$(MATCHER) index check --repair
 
 run-prod: setup database
-	$(VENV)/bin/gunicorn --bind 127.0.0.1:5000 --workers 2 --preload wsgi:app
+	$(VENV)/bin/gunicorn --bind 127.0.0.1:5000 --workers 2 wsgi:app
 
 clean:
 	rm -rf $(VENV) $(STAMP) instance

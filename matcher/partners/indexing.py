@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 from flask import Flask, current_app
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from matcher.engine.centering import LanguageCentering
 from matcher.engine.embedding import from_bytes, shared_embedder
@@ -224,3 +225,12 @@ def init_app(app: Flask) -> None:
 def index_service() -> IndexService:
     service: IndexService = current_app.extensions["matcher.index"]
     return service
+
+
+def warm_up(app: Flask) -> None:
+    """Load the model, the language offsets and the index now, so the first request is not slow."""
+    with app.app_context():
+        try:
+            index_service().sync()
+        except SQLAlchemyError as error:
+            log.warning("index not loaded at start-up (database not ready: %s); it will load on first use", error)
