@@ -64,7 +64,7 @@ class IndexService:
     """Embedder, language correction and index replica of one process."""
 
     def __init__(
-        self, model: str, index_path: Path, centering_path: Path, approx_threshold: int, batch_size: int
+        self, model: str, index_path: Path, centering_path: Path | None, approx_threshold: int, batch_size: int
     ) -> None:
         self.embedder = shared_embedder(model, batch_size)
         self.centering_path = centering_path
@@ -77,9 +77,19 @@ class IndexService:
 
     @property
     def centering(self) -> LanguageCentering:
+        """The language-bias correction; without a path (switched off) it changes nothing."""
         if self._centering is None:
-            self._centering = LanguageCentering.load_or_fit(self.embedder, self.centering_path)
+            self._centering = (
+                LanguageCentering.load_or_fit(self.embedder, self.centering_path)
+                if self.centering_path
+                else LanguageCentering({})
+            )
         return self._centering
+
+    @property
+    def index_id(self) -> str:
+        """What the indexed vectors depend on: the model, and whether they are language-corrected."""
+        return self.embedder.model_id + ("" if self.centering_path else "|uncorrected")
 
     @property
     def bundle(self) -> IndexBundle:
@@ -98,7 +108,7 @@ class IndexService:
         except Exception as error:  # noqa: BLE001 - any unreadable snapshot is rebuilt, whatever broke it
             log.warning("index snapshot %s unreadable (%s): rebuilding", self.index_path, error)
             return None
-        if bundle.model_id != self.embedder.model_id or bundle.watermark > latest_change():
+        if bundle.model_id != self.index_id or bundle.watermark > latest_change():
             log.warning("index snapshot does not belong to this model or database: rebuilding")
             return None
         return bundle
@@ -133,7 +143,7 @@ class IndexService:
             for name, (ids, vectors) in self._vectors(chunk).items():
                 collected[name][0].extend(ids)
                 collected[name][1].append(vectors)
-        bundle = IndexBundle(dim=self.embedder.dim, model_id=self.embedder.model_id, watermark=watermark)
+        bundle = IndexBundle(dim=self.embedder.dim, model_id=self.index_id, watermark=watermark)
         for name, (ids, parts) in collected.items():
             vectors = np.concatenate(parts) if parts else np.zeros((0, bundle.dim), dtype=np.float32)
             bundle.fields[name] = VectorIndex.build(
@@ -186,7 +196,7 @@ class IndexService:
     def check(self, sample: int = 50) -> IndexReport:
         """Load the snapshot as a restart would, replay the changes, and compare with the database."""
         snapshot = self._load_snapshot()
-        replica = snapshot or IndexBundle(dim=self.embedder.dim, model_id=self.embedder.model_id, watermark=0)
+        replica = snapshot or IndexBundle(dim=self.embedder.dim, model_id=self.index_id, watermark=0)
         report = IndexReport(
             model_id=self.embedder.model_id,
             snapshot_usable=snapshot is not None,
@@ -216,7 +226,7 @@ def init_app(app: Flask) -> None:
     app.extensions["matcher.index"] = IndexService(
         model=app.config["MATCHER_MODEL"],
         index_path=Path(app.config["MATCHER_INDEX_PATH"]),
-        centering_path=Path(app.config["MATCHER_CENTERING_PATH"]),
+        centering_path=Path(app.config["MATCHER_CENTERING_PATH"]) if app.config["MATCHER_LANGUAGE_CENTERING"] else None,
         approx_threshold=app.config["MATCHER_APPROX_THRESHOLD"],
         batch_size=app.config["MATCHER_EMBED_BATCH"],
     )
