@@ -1,0 +1,322 @@
+"""Matching quality on real data, against baselines, per query / document language pair.
+
+Corpus: EU-funded operations from ../shared/data/esif/operations.csv (nine languages), loaded
+through the product's own operations into a throw-away database. Two query sets:
+
+- weak labels: an operation's summary is the query (a description looking for partners abroad);
+  relevant = the other operations that share its 2014-2020 category-of-intervention code, in
+  another language and another country. Weak: a shared code means a related field, not a good
+  partner, and many good partners have other codes. Useful to compare systems, not as absolutes.
+- hand-judged: partner requests written in French, Spanish, Italian, Polish and Portuguese
+  (languages absent from the corpus) with operations judged relevant by reading them
+  (bench/data/partner_requests.json).
+
+Systems, each ranking every operation outside the query's country: random; BM25 (bm25s) on the
+summaries; the embeddings without the language-bias correction; the full matcher.
+
+Run: .venv/bin/python -m bench.eval_quality [--per-language 350] [--queries-per-language 25] [--json FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import random
+import tempfile
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import bm25s
+import numpy as np
+from flask import Flask
+
+from matcher import create_app
+from matcher.config import REPO_ROOT
+from matcher.matching import Profile, match
+from matcher.partners import migrations
+from matcher.partners.operations import build, create_many
+from matcher.partners.validation import validate_organisation
+from matcher.partners.vocabulary import EU_COUNTRIES, Source, Status
+
+ESIF = REPO_ROOT.parent / "shared" / "data" / "esif" / "operations.csv"
+REQUESTS = Path(__file__).resolve().parent / "data" / "partner_requests.json"
+SYSTEMS = ("random", "bm25", "embeddings", "matcher")
+K = 10
+
+
+@dataclass(frozen=True)
+class Operation:
+    id: str
+    country: str
+    language: str
+    code: str
+    name: str
+    summary: str
+
+
+@dataclass
+class Query:
+    id: str
+    text: str
+    language: str
+    country: str
+    relevant: set[str]
+    kind: str
+
+
+@dataclass
+class Scores:
+    """Per-query metric lists, overall and per (query language, document language) pair."""
+
+    overall: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    pairs: dict[tuple[str, str], dict[str, list[float]]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(list))
+    )
+
+
+def read_operations(path: Path = ESIF) -> list[Operation]:
+    """Operations the product would accept (EU member state, valid lengths), one per distinct summary."""
+    seen: set[str] = set()
+    operations = []
+    with path.open(encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            if row["country"] not in EU_COUNTRIES or row["summary"] in seen:
+                continue
+            if len(row["summary"]) > 5000 or len(row["beneficiary"]) > 200:
+                continue
+            seen.add(row["summary"])
+            operations.append(
+                Operation(
+                    row["id"],
+                    row["country"],
+                    row["language"],
+                    row["intervention_code"],
+                    row["beneficiary"],
+                    row["summary"],
+                )
+            )
+    return operations
+
+
+def sample_corpus(operations: list[Operation], per_language: int, seed: int, include: Iterable[str]) -> list[Operation]:
+    """At most `per_language` operations per language (seeded), plus every operation in `include`."""
+    rng = random.Random(seed)
+    by_language: dict[str, list[Operation]] = defaultdict(list)
+    for operation in operations:
+        by_language[operation.language].append(operation)
+    chosen = {o.id for group in by_language.values() for o in rng.sample(group, min(per_language, len(group)))}
+    chosen |= set(include)
+    return [o for o in operations if o.id in chosen]
+
+
+def weak_queries(corpus: list[Operation], per_language: int, seed: int) -> list[Query]:
+    """Operations whose code is shared by operations in other languages and countries."""
+    rng = random.Random(seed)
+    by_code: dict[str, list[Operation]] = defaultdict(list)
+    for operation in corpus:
+        if operation.code:
+            by_code[operation.code].append(operation)
+    candidates: dict[str, list[Query]] = defaultdict(list)
+    for operation in corpus:
+        relevant = {
+            o.id
+            for o in by_code.get(operation.code, ())
+            if o.language != operation.language and o.country != operation.country
+        }
+        if relevant:
+            candidates[operation.language].append(
+                Query(operation.id, operation.summary, operation.language, operation.country, relevant, "weak")
+            )
+    return [
+        q
+        for language in sorted(candidates)
+        for q in rng.sample(candidates[language], min(per_language, len(candidates[language])))
+    ]
+
+
+def hand_queries(corpus_ids: set[str], path: Path = REQUESTS) -> list[Query]:
+    requests = json.loads(path.read_text("utf-8"))["requests"]
+    return [
+        Query(r["id"], r["text"], r["language"], r["country"], set(r["relevant"]) & corpus_ids, "hand")
+        for r in requests
+        if set(r["relevant"]) & corpus_ids
+    ]
+
+
+def load_corpus(app: Flask, corpus: list[Operation]) -> dict[int, str]:
+    """Store the operations as published organisations; return organisation id -> operation id."""
+    with app.app_context():
+        migrations.upgrade()
+        organisations = []
+        for operation in corpus:
+            result = validate_organisation(
+                {
+                    "name": operation.name,
+                    "country": operation.country,
+                    "description": operation.summary,
+                    "description_language": operation.language,
+                    "source_reference": operation.id,
+                }
+            )
+            organisations.append(build(result.values, Source.IMPORT, Status.PUBLISHED))
+        create_many(organisations)
+        return {o.id: o.source_reference for o in organisations}
+
+
+def _app(database: str, folder: Path, corrected: bool) -> Flask:
+    return create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": database,
+            "MATCHER_INDEX_PATH": str(folder / f"index-{corrected}.npz"),
+            "MATCHER_LANGUAGE_CENTERING": corrected,
+        }
+    )
+
+
+def _matcher_system(app: Flask, operation_of: dict[int, str]) -> Callable[[Query], list[str]]:
+    def rank(query: Query) -> list[str]:
+        with app.app_context():
+            results = match(Profile(query.text, query.country, language=query.language), k=len(operation_of))
+            return [operation_of[r.organisation.id] for r in results]
+
+    return rank
+
+
+def _bm25_system(corpus: list[Operation]) -> Callable[[Query], list[str]]:
+    retriever = bm25s.BM25()
+    retriever.index(bm25s.tokenize([o.summary for o in corpus], show_progress=False), show_progress=False)
+
+    def rank(query: Query) -> list[str]:
+        scores = retriever.get_scores(bm25s.tokenize(query.text, show_progress=False, return_ids=False)[0])
+        order = np.argsort(-scores, kind="stable")
+        return [corpus[i].id for i in order if corpus[i].country != query.country]
+
+    return rank
+
+
+def _random_system(corpus: list[Operation]) -> Callable[[Query], list[str]]:
+    def rank(query: Query) -> list[str]:
+        ids = [o.id for o in corpus if o.country != query.country]
+        random.Random(query.id).shuffle(ids)
+        return ids
+
+    return rank
+
+
+def metrics(ranking: list[str], relevant: set[str], k: int = K) -> dict[str, float]:
+    """P@k, nDCG@k (binary gains) and MRR of one ranking."""
+    top = ranking[:k]
+    gains = [1.0 if doc in relevant else 0.0 for doc in top]
+    ideal = sum(1 / math.log2(i + 2) for i in range(min(k, len(relevant))))
+    first = next((i for i, doc in enumerate(ranking) if doc in relevant), None)
+    return {
+        "p@10": sum(gains) / k,
+        "ndcg@10": sum(g / math.log2(i + 2) for i, g in enumerate(gains)) / ideal if ideal else 0.0,
+        "mrr": 1 / (first + 1) if first is not None else 0.0,
+    }
+
+
+def evaluate(corpus: list[Operation], queries: list[Query], work: Path) -> dict[str, dict[str, Scores]]:
+    """Run every system on every query; scores per system, per query kind."""
+    database = f"sqlite:///{work / 'eval.sqlite3'}"
+    matcher_app = _app(database, work, corrected=True)
+    operation_of = load_corpus(matcher_app, corpus)
+    language = {o.id: o.language for o in corpus}
+    systems = {
+        "random": _random_system(corpus),
+        "bm25": _bm25_system(corpus),
+        "embeddings": _matcher_system(_app(database, work, corrected=False), operation_of),
+        "matcher": _matcher_system(matcher_app, operation_of),
+    }
+    results: dict[str, dict[str, Scores]] = {name: defaultdict(Scores) for name in systems}
+    for query in queries:
+        for name, rank in systems.items():
+            ranking = [doc for doc in rank(query) if doc != query.id]
+            scores = results[name][query.kind]
+            for metric, value in metrics(ranking, query.relevant).items():
+                scores.overall[metric].append(value)
+            scores.overall["own_language"].append(sum(language[d] == query.language for d in ranking[:K]) / K)
+            for doc_language in sorted({language[d] for d in query.relevant}):
+                sub_ranking = [d for d in ranking if language[d] == doc_language]
+                sub_relevant = {d for d in query.relevant if language[d] == doc_language}
+                for metric, value in metrics(sub_ranking, sub_relevant).items():
+                    scores.pairs[(query.language, doc_language)][metric].append(value)
+    return results
+
+
+def summarise(results: dict[str, dict[str, Scores]]) -> dict[str, object]:
+    """Means per system and query kind, overall and per language pair."""
+    summary: dict[str, object] = {}
+    for name, by_kind in results.items():
+        for kind, scores in by_kind.items():
+            entry = {metric: float(np.mean(values)) for metric, values in scores.overall.items()}
+            entry["queries"] = len(scores.overall["mrr"])
+            entry["pairs"] = {
+                f"{q}->{d}": {**{m: float(np.mean(v)) for m, v in pair.items()}, "queries": len(pair["mrr"])}
+                for (q, d), pair in sorted(scores.pairs.items())
+            }
+            summary.setdefault(kind, {})[name] = entry
+    return summary
+
+
+def markdown(summary: dict[str, dict[str, dict]]) -> str:
+    """Tables for docs/quality.md."""
+    lines = []
+    for kind, systems in summary.items():
+        first = next(iter(systems.values()))
+        lines += [
+            f"### {kind} queries ({first['queries']})",
+            "",
+            "| system | P@10 | nDCG@10 | MRR | results in the query's language (top 10) |",
+            "|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {name} | {s['p@10']:.3f} | {s['ndcg@10']:.3f} | {s['mrr']:.3f} | {s['own_language']:.1%} |"
+            for name, s in systems.items()
+        ]
+        lines += [
+            "",
+            f"nDCG@10 per query language -> document language ({kind}):",
+            "",
+            "| pair | queries | " + " | ".join(systems) + " |",
+            "|---|---|" + "---|" * len(systems),
+        ]
+        for pair, values in first["pairs"].items():
+            cells = " | ".join(f"{systems[name]['pairs'][pair]['ndcg@10']:.3f}" for name in systems)
+            lines.append(f"| {pair} | {values['queries']} | {cells} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def run(per_language: int, queries_per_language: int, seed: int = 7) -> dict[str, object]:
+    operations = read_operations()
+    requests = json.loads(REQUESTS.read_text("utf-8"))["requests"]
+    corpus = sample_corpus(operations, per_language, seed, (i for r in requests for i in r["relevant"]))
+    queries = weak_queries(corpus, queries_per_language, seed) + hand_queries({o.id for o in corpus})
+    with tempfile.TemporaryDirectory() as work:
+        summary = summarise(evaluate(corpus, queries, Path(work)))
+    summary["corpus"] = {"operations": len(corpus), "languages": sorted({o.language for o in corpus})}
+    return summary
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--per-language", type=int, default=350)
+    parser.add_argument("--queries-per-language", type=int, default=25)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--json", type=Path, help="also write the full summary here")
+    args = parser.parse_args()
+    summary = run(args.per_language, args.queries_per_language, args.seed)
+    corpus = summary.pop("corpus")
+    print(f"corpus: {corpus['operations']} operations in {', '.join(corpus['languages'])}\n")
+    print(markdown(summary))
+    if args.json:
+        args.json.write_text(json.dumps({"corpus": corpus, **summary}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
