@@ -163,10 +163,12 @@ class IndexService:
         latest = latest_change()
         if latest == bundle.watermark:
             return 0
-        changed = set(db.session.scalars(select(Change.organisation_id).where(Change.seq > bundle.watermark)))
+        changed = sorted(set(db.session.scalars(select(Change.organisation_id).where(Change.seq > bundle.watermark))))
         bundle.remove(changed)
-        for name, (ids, vectors) in self._vectors(db.session.scalars(self._published(changed))).items():
-            bundle.field(name).upsert(np.array(ids, dtype=np.int64), vectors)
+        for start in range(0, len(changed), CHUNK):
+            published = db.session.scalars(self._published(changed[start : start + CHUNK]))
+            for name, (ids, vectors) in self._vectors(published).items():
+                bundle.field(name).upsert(np.array(ids, dtype=np.int64), vectors)
         bundle.watermark = latest
         return len(changed)
 
