@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask
-from flask.testing import FlaskClient
+from flask.testing import FlaskClient, FlaskCliRunner
 
 from matcher.partners.operations import create_organisation
 from matcher.partners.vocabulary import Status
@@ -34,6 +34,7 @@ def test_search_page_shows_partners_without_contact(app: Flask, client: FlaskCli
     _publish_targets(app)
     page = client.get("/search", query_string={"q": "réparation de vélos avec des chômeurs"}).get_data(as_text=True)
     assert "Radwerk Leipzig" in page and "Spółdzielnia Socjalna Dwa Kółka" in page
+    assert "Données d'exemple" not in page  # only example organisations carry the badge
     assert "secret@radwerk.example" not in page and "Heimlich" not in page
 
 
@@ -44,3 +45,9 @@ def test_search_escapes_html(app: Flask, client: FlaskClient) -> None:
 
 def test_health(client: FlaskClient) -> None:
     assert client.get("/healthz").get_json() == {"status": "ok"}
+
+
+def test_example_organisations_are_marked(client: FlaskClient, runner: FlaskCliRunner) -> None:
+    assert runner.invoke(args=["examples", "load"]).exit_code == 0
+    page = client.get("/search", query_string={"q": "coopérative d'énergie citoyenne"}).get_data(as_text=True)
+    assert page.count("Données d'exemple") == 20

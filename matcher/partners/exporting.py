@@ -12,7 +12,7 @@ from sqlalchemy import select
 from matcher.extensions import db
 from matcher.partners.models import Organisation
 
-ADMIN_FIELDS = ("status", "source", "source_reference", "is_example", "created_at", "updated_at")
+ADMIN_FIELDS = ("status", "source", "source_reference", "created_at", "updated_at")
 CONTACT_FIELDS = ("contact_name", "contact_email")
 
 
