@@ -63,18 +63,24 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=str(REPO_ROOT / "models" / "multilingual-e5-small"))
+    parser.add_argument("--strengths", default="0.25,0.5,0.75,1", help="correction strengths to compare")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     embedder = Embedder(args.model)
     items = load_items()
-    result = evaluate(embedder, LanguageCentering.fit(embedder), items)
+    centering = LanguageCentering.fit(embedder)
+    results = {}
+    for strength in (float(s) for s in args.strengths.split(",")):
+        result = evaluate(embedder, centering.scaled(strength), items)
+        results["raw"] = result["raw"]
+        results[f"strength {strength:g}"] = result["corrected"]
     if args.json:
-        print(json.dumps(result, indent=2))
+        print(json.dumps(results, indent=2))
         return
     print(f"pool of {len(items)} topics in {len(items[0])} rotating languages")
-    for name, values in result.items():
+    for name, values in results.items():
         share = values["own_language_share"]
-        print(f"{name:10} top-1 {values['top1']:.3f}  own-language share {share:.3f}  ({values['queries']} queries)")
+        print(f"{name:14} top-1 {values['top1']:.3f}  own-language share {share:.3f}  ({values['queries']} queries)")
 
 
 if __name__ == "__main__":

@@ -167,12 +167,14 @@ def load_corpus(app: Flask, corpus: list[Operation]) -> dict[int, str]:
         return {o.id: o.source_reference for o in organisations}
 
 
-def _app(database: str, folder: Path, corrected: bool) -> Flask:
+def _app(database: str, folder: Path, centering_strength: float | None) -> Flask:
+    """An app on the evaluation database; None keeps the configured language-correction strength."""
+    strength = {} if centering_strength is None else {"MATCHER_CENTERING_STRENGTH": centering_strength}
     return create_app(
         {
             "SQLALCHEMY_DATABASE_URI": database,
-            "MATCHER_INDEX_PATH": str(folder / f"index-{corrected}.npz"),
-            "MATCHER_LANGUAGE_CENTERING": corrected,
+            "MATCHER_INDEX_PATH": str(folder / f"index-{centering_strength}.npz"),
+            **strength,
         }
     )
 
@@ -223,13 +225,13 @@ def metrics(ranking: list[str], relevant: set[str], k: int = K) -> dict[str, flo
 def evaluate(corpus: list[Operation], queries: list[Query], work: Path) -> dict[str, dict[str, Scores]]:
     """Run every system on every query; scores per system, per query kind."""
     database = f"sqlite:///{work / 'eval.sqlite3'}"
-    matcher_app = _app(database, work, corrected=True)
+    matcher_app = _app(database, work, centering_strength=None)
     operation_of = load_corpus(matcher_app, corpus)
     language = {o.id: o.language for o in corpus}
     systems = {
         "random": _random_system(corpus),
         "bm25": _bm25_system(corpus),
-        "embeddings": _matcher_system(_app(database, work, corrected=False), operation_of),
+        "embeddings": _matcher_system(_app(database, work, centering_strength=0.0), operation_of),
         "matcher": _matcher_system(matcher_app, operation_of),
     }
     results: dict[str, dict[str, Scores]] = {name: defaultdict(Scores) for name in systems}

@@ -27,7 +27,8 @@ def load_config(instance_path: Path) -> dict[str, Any]:
             "MATCHER_CENTERING_PATH", str(instance_path / "language-centering.npz")
         ),
         "MATCHER_INDEX_PATH": os.environ.get("MATCHER_INDEX_PATH", str(instance_path / "index.npz")),
-        "MATCHER_LANGUAGE_CENTERING": os.environ.get("MATCHER_LANGUAGE_CENTERING", "1") != "0",
+        # Share of each language offset removed; 0 switches the correction off (docs/quality.md).
+        "MATCHER_CENTERING_STRENGTH": float(os.environ.get("MATCHER_CENTERING_STRENGTH", "0.5")),
         "MATCHER_APPROX_THRESHOLD": _int("MATCHER_APPROX_THRESHOLD", 200_000),
         "MATCHER_EMBED_BATCH": _int("MATCHER_EMBED_BATCH", 32),
         "BABEL_DEFAULT_LOCALE": "fr",

@@ -76,6 +76,10 @@ class LanguageCentering:
         tmp.replace(cache_path)
         return centering
 
+    def scaled(self, strength: float) -> LanguageCentering:
+        """The same correction, removing only ``strength`` times each offset."""
+        return LanguageCentering({key: strength * offset for key, offset in self.offsets.items()})
+
     def apply(self, vectors: np.ndarray, languages: Sequence[str], role: Role) -> np.ndarray:
         """Remove each row's language offset and re-normalise."""
         corrected = np.array(vectors, dtype=np.float32, copy=True)

@@ -64,10 +64,17 @@ class IndexService:
     """Embedder, language correction and index replica of one process."""
 
     def __init__(
-        self, model: str, index_path: Path, centering_path: Path | None, approx_threshold: int, batch_size: int
+        self,
+        model: str,
+        index_path: Path,
+        centering_path: Path,
+        centering_strength: float,
+        approx_threshold: int,
+        batch_size: int,
     ) -> None:
         self.embedder = shared_embedder(model, batch_size)
         self.centering_path = centering_path
+        self.centering_strength = centering_strength
         self.index_path = index_path
         self.approx_threshold = approx_threshold
         self._centering: LanguageCentering | None = None
@@ -77,19 +84,19 @@ class IndexService:
 
     @property
     def centering(self) -> LanguageCentering:
-        """The language-bias correction; without a path (switched off) it changes nothing."""
+        """The language-bias correction at the configured strength (0: no correction)."""
         if self._centering is None:
             self._centering = (
-                LanguageCentering.load_or_fit(self.embedder, self.centering_path)
-                if self.centering_path
+                LanguageCentering.load_or_fit(self.embedder, self.centering_path).scaled(self.centering_strength)
+                if self.centering_strength
                 else LanguageCentering({})
             )
         return self._centering
 
     @property
     def index_id(self) -> str:
-        """What the indexed vectors depend on: the model, and whether they are language-corrected."""
-        return self.embedder.model_id + ("" if self.centering_path else "|uncorrected")
+        """What the indexed vectors depend on: the model and the strength of the language correction."""
+        return f"{self.embedder.model_id}|centering={self.centering_strength:g}"
 
     @property
     def bundle(self) -> IndexBundle:
@@ -228,7 +235,8 @@ def init_app(app: Flask) -> None:
     app.extensions["matcher.index"] = IndexService(
         model=app.config["MATCHER_MODEL"],
         index_path=Path(app.config["MATCHER_INDEX_PATH"]),
-        centering_path=Path(app.config["MATCHER_CENTERING_PATH"]) if app.config["MATCHER_LANGUAGE_CENTERING"] else None,
+        centering_path=Path(app.config["MATCHER_CENTERING_PATH"]),
+        centering_strength=app.config["MATCHER_CENTERING_STRENGTH"],
         approx_threshold=app.config["MATCHER_APPROX_THRESHOLD"],
         batch_size=app.config["MATCHER_EMBED_BATCH"],
     )
