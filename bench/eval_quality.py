@@ -294,8 +294,8 @@ def markdown(summary: dict[str, dict[str, dict]]) -> str:
     return "\n".join(lines)
 
 
-def run(per_language: int, queries_per_language: int, seed: int = 7) -> dict[str, object]:
-    operations = read_operations()
+def run(per_language: int, queries_per_language: int, seed: int = 7, esif: Path = ESIF) -> dict[str, object]:
+    operations = read_operations(esif)
     requests = json.loads(REQUESTS.read_text("utf-8"))["requests"]
     corpus = sample_corpus(operations, per_language, seed, (i for r in requests for i in r["relevant"]))
     queries = weak_queries(corpus, queries_per_language, seed) + hand_queries({o.id for o in corpus})
