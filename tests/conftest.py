@@ -76,7 +76,7 @@ def runner(app: Flask) -> FlaskCliRunner:
     return app.test_cli_runner()
 
 
-@pytest.fixture()
+@pytest.fixture(scope="session")
 def esif_path() -> Path:
     if not ESIF.is_file():
         pytest.skip(f"ESIF data not available at {ESIF} (../shared is absent)")
