@@ -40,7 +40,6 @@ LIMITS = {
 MIN_DESCRIPTION = 30
 MAX_THEMES = 5
 MAX_LANGUAGES = 12
-TEXT_FIELDS = tuple(LIMITS)
 LIST_SEPARATORS = re.compile(r"[;,|]")
 KNOWN_LANGUAGES = frozenset(code for code in Locale("en").languages if len(code) == 2)
 
