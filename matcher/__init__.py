@@ -41,8 +41,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     indexing.init_app(app)
 
-    from matcher import cli, templating
+    from matcher import cli, security, templating
 
+    security.init_app(app)
     templating.init_app(app)
     cli.register(app)
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 
+from matcher import create_app
 from matcher.partners.operations import create_organisation
 from matcher.partners.vocabulary import Status
 from tests.partner_data import TARGETS
@@ -51,3 +53,21 @@ def test_example_organisations_are_marked(client: FlaskClient, runner: FlaskCliR
     assert runner.invoke(args=["examples", "load"]).exit_code == 0
     page = client.get("/search", query_string={"q": "coopérative d'énergie citoyenne"}).get_data(as_text=True)
     assert page.count("Données d'exemple") == 20
+
+
+def test_security_headers_on_every_page(client: FlaskClient) -> None:
+    for url in ("/", "/search?q=x", "/healthz", "/static/style.css"):
+        headers = client.get(url).headers
+        assert "script-src 'self'" in headers["Content-Security-Policy"]
+        assert "'unsafe-inline'" not in headers["Content-Security-Policy"]
+        assert headers["X-Frame-Options"] == "DENY"
+        assert headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_production_refuses_the_default_secret_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MATCHER_ENV", "production")
+    monkeypatch.delenv("MATCHER_SECRET_KEY", raising=False)
+    with pytest.raises(RuntimeError, match="MATCHER_SECRET_KEY"):
+        create_app()
+    monkeypatch.setenv("MATCHER_SECRET_KEY", "a-long-random-production-secret")
+    assert create_app().config["SECRET_KEY"] == "a-long-random-production-secret"
