@@ -69,9 +69,17 @@ class Result:
 
 
 def _allowed(filters: Filters, exclude_country: str = "") -> set[int]:
-    """Ids of the published organisations that pass the filters (list fields are checked here)."""
-    listed = ("themes", "languages", "partnership_types")
-    query = select(Organisation.id, *(getattr(Organisation, name) for name in listed)).where(
+    """Ids of the published organisations that pass the filters.
+
+    List fields (JSON) are read and checked only when a filter asks for them: decoding them for
+    every organisation would dominate the cost of a search.
+    """
+    wanted = {
+        name: set(values)
+        for name in ("themes", "languages", "partnership_types")
+        if (values := getattr(filters, name))
+    }
+    query = select(Organisation.id, *(getattr(Organisation, name) for name in wanted)).where(
         Organisation.status == Status.PUBLISHED
     )
     if exclude_country:
@@ -80,11 +88,10 @@ def _allowed(filters: Filters, exclude_country: str = "") -> set[int]:
         query = query.where(Organisation.country.in_(filters.countries))
     if filters.legal_forms:
         query = query.where(Organisation.legal_form.in_(filters.legal_forms))
-    wanted = [set(getattr(filters, name)) for name in listed]
     return {
         row[0]
         for row in db.session.execute(query)
-        if all(not want or want & set(values) for want, values in zip(wanted, row[1:], strict=True))
+        if all(want & set(values) for want, values in zip(wanted.values(), row[1:], strict=True))
     }
 
 
