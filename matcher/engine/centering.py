@@ -3,12 +3,13 @@
 In a pool that mixes languages, e5 ranks documents in the query's own language first. Each
 language adds a roughly constant direction to its texts' vectors. We estimate that direction as
 the mean vector of the language minus the mean over all languages, on a *parallel* corpus (the
-same sentences in every language, so the difference holds language only, no topic), and remove
+same texts in every language, so the difference holds language only, no topic), and remove
 it from every vector before it enters the index or is used as a query.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Sequence
@@ -19,14 +20,24 @@ import numpy as np
 
 from matcher.engine.embedding import ROLES, Embedder, Role
 
+CORPUS_FILE = "data/parallel_descriptions.json"
+
+
+def _corpus_text() -> str:
+    return resources.files("matcher.engine").joinpath(CORPUS_FILE).read_text("utf-8")
+
 
 def parallel_corpus() -> dict[str, list[str]]:
-    """The shipped parallel corpus: the same sentences in the 24 EU languages."""
-    text = resources.files("matcher.engine").joinpath("data/parallel_corpus.json").read_text("utf-8")
-    return json.loads(text)["sentences"]
+    """The shipped parallel corpus: the same 32 organisation and project descriptions in the 24 EU languages."""
+    return json.loads(_corpus_text())["texts"]
 
 
-# Offsets depend on the model only: estimated once per process and model.
+def centering_id(model_id: str) -> str:
+    """What the offsets depend on: the model and the corpus they were estimated on."""
+    return f"{model_id}|{hashlib.sha256(_corpus_text().encode()).hexdigest()[:12]}"
+
+
+# Offsets depend on the model and the corpus only: estimated once per process.
 _loaded: dict[str, LanguageCentering] = {}
 
 
@@ -53,26 +64,26 @@ class LanguageCentering:
     @classmethod
     def load_or_fit(cls, embedder: Embedder, cache_path: Path) -> LanguageCentering:
         """Read the offsets cached for this model, or estimate and cache them (once per model)."""
-        model_id = embedder.model_id
-        if model_id not in _loaded:
-            _loaded[model_id] = cls._read(cache_path, model_id) or cls._fit_and_write(embedder, cache_path)
-        return _loaded[model_id]
+        key = centering_id(embedder.model_id)
+        if key not in _loaded:
+            _loaded[key] = cls._read(cache_path, key) or cls._fit_and_write(embedder, cache_path, key)
+        return _loaded[key]
 
     @classmethod
-    def _read(cls, cache_path: Path, model_id: str) -> LanguageCentering | None:
+    def _read(cls, cache_path: Path, key: str) -> LanguageCentering | None:
         if not cache_path.is_file():
             return None
         with np.load(cache_path) as stored:
-            if str(stored["model_id"]) != model_id:
+            if "centering_id" not in stored.files or str(stored["centering_id"]) != key:
                 return None
-            return cls({key: stored[key] for key in stored.files if key != "model_id"})
+            return cls({name: stored[name] for name in stored.files if name != "centering_id"})
 
     @classmethod
-    def _fit_and_write(cls, embedder: Embedder, cache_path: Path) -> LanguageCentering:
+    def _fit_and_write(cls, embedder: Embedder, cache_path: Path, key: str) -> LanguageCentering:
         centering = cls.fit(embedder)
         cache_path.parent.mkdir(parents=True, exist_ok=True)
         tmp = cache_path.with_name(f".{cache_path.name}.{os.getpid()}.tmp.npz")
-        np.savez(tmp, model_id=np.array(embedder.model_id), **centering.offsets)
+        np.savez(tmp, centering_id=np.array(key), **centering.offsets)
         tmp.replace(cache_path)
         return centering
 

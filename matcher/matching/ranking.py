@@ -75,9 +75,7 @@ def _allowed(filters: Filters, exclude_country: str = "") -> set[int]:
     every organisation would dominate the cost of a search.
     """
     wanted = {
-        name: set(values)
-        for name in ("themes", "languages", "partnership_types")
-        if (values := getattr(filters, name))
+        name: set(values) for name in ("themes", "languages", "partnership_types") if (values := getattr(filters, name))
     }
     query = select(Organisation.id, *(getattr(Organisation, name) for name in wanted)).where(
         Organisation.status == Status.PUBLISHED

@@ -20,7 +20,7 @@ from flask import Flask, current_app
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from matcher.engine.centering import LanguageCentering
+from matcher.engine.centering import LanguageCentering, centering_id
 from matcher.engine.embedding import from_bytes, shared_embedder
 from matcher.engine.index import IndexBundle, VectorIndex
 from matcher.extensions import db
@@ -95,8 +95,8 @@ class IndexService:
 
     @property
     def index_id(self) -> str:
-        """What the indexed vectors depend on: the model and the strength of the language correction."""
-        return f"{self.embedder.model_id}|centering={self.centering_strength:g}"
+        """What the indexed vectors depend on: the model, the correction's corpus and its strength."""
+        return f"{centering_id(self.embedder.model_id)}|strength={self.centering_strength:g}"
 
     @property
     def bundle(self) -> IndexBundle:
