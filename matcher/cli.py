@@ -196,6 +196,9 @@ def _filter_options(command):  # noqa: ANN001, ANN202 - click decorator
             flag, dest, multiple=True, help=f"Keep only these {dest.replace('_', ' ')} (repeatable)."
         )(command)
     command = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")(command)
+    command = click.option(
+        "--per-country", type=click.IntRange(min=1), help="At most this many results from one country."
+    )(command)
     return click.option("-k", "k", default=10, show_default=True, help="Number of results.")(command)
 
 
@@ -237,6 +240,7 @@ def match_command(
     wish_themes: tuple[str, ...],
     k: int,
     as_json: bool,
+    per_country: int | None,
     **options: tuple[str, ...],
 ) -> None:
     """Partners in other member states for a stored organisation or a typed profile."""
@@ -249,16 +253,16 @@ def match_command(
         profile = Profile(description, home_country.upper(), offers, seeks, themes=tuple(as_list(list(wish_themes))))
     else:
         raise click.UsageError("give --id or --description")
-    _print(match(profile, k, _filters(options)), as_json)
+    _print(match(profile, k, _filters(options), per_country), as_json)
 
 
 @click.command("search")
 @click.argument("text")
 @_filter_options
 @with_appcontext
-def search_command(text: str, k: int, as_json: bool, **options: tuple[str, ...]) -> None:
+def search_command(text: str, k: int, as_json: bool, per_country: int | None, **options: tuple[str, ...]) -> None:
     """Published organisations answering TEXT, in any language."""
-    _print(search(text, k, _filters(options)), as_json)
+    _print(search(text, k, _filters(options), per_country), as_json)
 
 
 def register(app: Flask) -> None:

@@ -74,3 +74,15 @@ def test_match_is_deterministic(app: Flask) -> None:
         first = [(r.organisation.id, r.explanation.score) for r in match(PROFILE, k=10)]
         second = [(r.organisation.id, r.explanation.score) for r in match(PROFILE, k=10)]
     assert first == second
+
+
+def test_per_country_cap_spreads_results_over_countries(app: Flask) -> None:
+    with app.app_context():
+        _seed()
+        create_organisation({**TARGETS[1], "name": "Seconda Ciclofficina"}, status=Status.PUBLISHED)
+        uncapped = [r.organisation.country for r in match(PROFILE, k=3)]
+        capped = match(PROFILE, k=3, per_country=1)
+    assert uncapped.count("IT") == 2
+    assert sorted(r.organisation.country for r in capped) == ["DE", "IT", "PL"]
+    scores = [r.explanation.score for r in capped]
+    assert scores == sorted(scores, reverse=True)

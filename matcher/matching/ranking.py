@@ -22,6 +22,8 @@ SEARCH_WEIGHTS = {"description": 0.7, "offers": 0.3}
 # Which index field each part is compared with.
 PART_FIELDS = {"description": "description", "their_offer": "offers", "their_need": "seeks", "offers": "offers"}
 MIN_POOL = 100
+# A per-country cap needs candidates from many countries: a deeper pool.
+SPREAD_POOL = 1000
 
 
 @dataclass(frozen=True)
@@ -100,10 +102,15 @@ def _query_vector(text: str, language: str, role: Role = "query") -> np.ndarray:
 
 
 def _rank(
-    queries: dict[str, np.ndarray], weights: dict[str, float], allowed: set[int], k: int, wishes: Wishes
+    queries: dict[str, np.ndarray],
+    weights: dict[str, float],
+    allowed: set[int],
+    k: int,
+    wishes: Wishes,
+    per_country: int | None = None,
 ) -> list[Result]:
     """Gather candidates from each part's index, score every part exactly, boost, sort."""
-    pool = max(MIN_POOL, 10 * k)
+    pool = max(MIN_POOL, 10 * k) if not per_country else max(SPREAD_POOL, 50 * k)
     candidates: set[int] = set()
     with index_service().current() as bundle:
         for part, vector in queries.items():
@@ -123,10 +130,28 @@ def _rank(
         semantic = sum(weights[part] * value for part, value in parts.items()) / total
         results.append(Result(organisation, explain(semantic, parts, organisation, wishes)))
     results.sort(key=lambda r: (-r.explanation.score, r.organisation.id))
-    return results[:k]
+    return _spread(results, k, per_country) if per_country else results[:k]
 
 
-def match(profile: Profile, k: int = 10, filters: Filters = Filters()) -> list[Result]:
+def _spread(ranked: list[Result], k: int, per_country: int) -> list[Result]:
+    """The best k with at most `per_country` from one country, as long as other countries have
+    candidates; the list is filled up from the remaining ones in rank order otherwise."""
+    taken: list[Result] = []
+    counts: dict[str, int] = {}
+    for result in ranked:
+        country = result.organisation.country
+        if counts.get(country, 0) < per_country:
+            taken.append(result)
+            counts[country] = counts.get(country, 0) + 1
+            if len(taken) == k:
+                return taken
+    chosen = {id(r) for r in taken}
+    taken += [r for r in ranked if id(r) not in chosen][: k - len(taken)]
+    taken.sort(key=lambda r: (-r.explanation.score, r.organisation.id))
+    return taken
+
+
+def match(profile: Profile, k: int = 10, filters: Filters = Filters(), per_country: int | None = None) -> list[Result]:
     """Best partners for the profile in other member states, published only, explained."""
     language = profile.language or detect_language(profile.description)
     queries = {"description": _query_vector(profile.description, language)}
@@ -135,12 +160,13 @@ def match(profile: Profile, k: int = 10, filters: Filters = Filters()) -> list[R
     if profile.offers:
         queries["their_need"] = _query_vector(profile.offers, language)
     wishes = Wishes(profile.themes, profile.languages, profile.partnership_types)
-    return _rank(queries, MATCH_WEIGHTS, _allowed(filters, exclude_country=profile.country), k, wishes)
+    allowed = _allowed(filters, exclude_country=profile.country)
+    return _rank(queries, MATCH_WEIGHTS, allowed, k, wishes, per_country)
 
 
-def search(text: str, k: int = 10, filters: Filters = Filters()) -> list[Result]:
+def search(text: str, k: int = 10, filters: Filters = Filters(), per_country: int | None = None) -> list[Result]:
     """Published organisations whose description or offer answers a free-text query, in any language."""
     vector = _query_vector(text, detect_language(text))
     queries = {"description": vector, "offers": vector}
     wishes = Wishes(filters.themes, filters.languages, filters.partnership_types)
-    return _rank(queries, SEARCH_WEIGHTS, _allowed(filters), k, wishes)
+    return _rank(queries, SEARCH_WEIGHTS, _allowed(filters), k, wishes, per_country)
