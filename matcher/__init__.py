@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask, current_app, has_request_context, request, session
 
 from matcher.config import DEFAULT_SECRET_KEY, load_config
-from matcher.extensions import babel, db
+from matcher.extensions import babel, csrf, db, limiter
 
 
 def select_locale() -> str | None:
@@ -36,7 +36,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     db.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
+    csrf.init_app(app)
+    limiter.init_app(app)
 
+    from matcher.introductions import models as introduction_models  # noqa: F401 - registers its table
     from matcher.partners import indexing, models  # noqa: F401 - models register their tables
 
     indexing.init_app(app)
@@ -47,7 +50,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     templating.init_app(app)
     cli.register(app)
 
+    from matcher.errors.views import bp as errors_bp
+    from matcher.introductions.views import bp as introductions_bp
+    from matcher.profiles.views import bp as profiles_bp
     from matcher.public.views import bp as public_bp
 
-    app.register_blueprint(public_bp)
+    for blueprint in (public_bp, profiles_bp, introductions_bp, errors_bp):
+        app.register_blueprint(blueprint)
     return app

@@ -31,7 +31,15 @@ def load_config(instance_path: Path) -> dict[str, Any]:
         "MATCHER_CENTERING_STRENGTH": float(os.environ.get("MATCHER_CENTERING_STRENGTH", "0.5")),
         "MATCHER_APPROX_THRESHOLD": _int("MATCHER_APPROX_THRESHOLD", 200_000),
         "MATCHER_EMBED_BATCH": _int("MATCHER_EMBED_BATCH", 32),
+        # Rate limits of the public forms (Flask-Limiter); memory:// per process, redis://... in production.
+        "RATELIMIT_STORAGE_URI": os.environ.get("MATCHER_RATELIMIT_STORAGE", "memory://"),
+        "MATCHER_SUBMISSION_LIMIT": os.environ.get("MATCHER_SUBMISSION_LIMIT", "20 per hour"),
+        "MATCHER_INTRODUCTION_LIMIT": os.environ.get("MATCHER_INTRODUCTION_LIMIT", "20 per hour"),
+        "MAX_CONTENT_LENGTH": _int("MATCHER_MAX_REQUEST_BYTES", 1_000_000),
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": os.environ.get("MATCHER_ENV") == "production",
+        "WTF_CSRF_TIME_LIMIT": None,
         "BABEL_DEFAULT_LOCALE": "fr",
         "BABEL_TRANSLATION_DIRECTORIES": str(REPO_ROOT / "translations"),
-        "LANGUAGES": ("fr", "en"),
+        "LANGUAGES": ("fr", "en", "de", "es", "it", "nl", "pl"),
     }

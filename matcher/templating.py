@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from babel import Locale
-from flask import Flask
+from flask import Flask, request, url_for
 from flask_babel import get_locale
+from wtforms import Field
 
+from matcher.introductions.models import STATUS_LABELS as INTRODUCTION_STATUS_LABELS
 from matcher.matching.explain import PART_LABELS
-from matcher.partners.vocabulary import LEGAL_FORMS, country_name, language_name
+from matcher.partners.vocabulary import LEGAL_FORMS, PARTNERSHIP_TYPES, SIZES, THEMES, country_name, language_name
+
+# Cosine scores of e5 lie between about 0.70 (unrelated) and 1; the bar shows where in that span.
+SCORE_FLOOR = 0.70
 
 
 def _current_locale() -> str:
@@ -19,12 +24,46 @@ def _language_name_in(code: str) -> str:
     return Locale(code).display_name.capitalize()
 
 
+def _url_in_language(code: str) -> str:
+    """The current page (with its query, e.g. filters) in another interface language."""
+    arguments = request.args.to_dict(flat=False)
+    arguments["lang"] = [code]
+    return url_for(request.endpoint or "public.home", **(request.view_args or {}), **arguments)
+
+
+def _aria_attributes(field: Field) -> dict[str, str]:
+    """Ties a field to its hint and error message, and marks it invalid when it has an error."""
+    described = [f"{field.id}-hint"] if field.description else []
+    attributes = {}
+    if field.errors:
+        described.append(f"{field.id}-error")
+        attributes["aria-invalid"] = "true"
+    if described:
+        attributes["aria-describedby"] = " ".join(described)
+    return attributes
+
+
+def _score_percent(score: float) -> int:
+    return max(0, min(100, round(100 * (score - SCORE_FLOOR) / (1 - SCORE_FLOOR))))
+
+
 def init_app(app: Flask) -> None:
+    labels = {
+        "country_name": country_name,
+        "language_name": language_name,
+        "legal_form_label": lambda code: LEGAL_FORMS.get(code, code),
+        "theme_label": lambda code: THEMES.get(code, code),
+        "partnership_label": lambda code: PARTNERSHIP_TYPES.get(code, code),
+        "size_label": lambda code: SIZES.get(code, code),
+        "part_label": lambda part: PART_LABELS.get(part, part),
+        "introduction_status_label": lambda code: INTRODUCTION_STATUS_LABELS.get(code, code),
+    }
+    app.jinja_env.filters.update(labels)
+    app.jinja_env.globals.update(labels)
     app.jinja_env.globals.update(
         current_locale=_current_locale,
         language_name_in=_language_name_in,
-        country_name=country_name,
-        language_name=language_name,
-        legal_form_label=lambda code: LEGAL_FORMS.get(code, code),
-        part_label=lambda part: PART_LABELS.get(part, part),
+        url_in_language=_url_in_language,
+        score_percent=_score_percent,
+        aria_attributes=_aria_attributes,
     )

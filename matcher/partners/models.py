@@ -43,6 +43,8 @@ class Organisation(db.Model):
     source: Mapped[str] = mapped_column(String(16), default=Source.SELF)
     source_reference: Mapped[str] = mapped_column(String(200), default="", index=True)
     is_example: Mapped[bool] = mapped_column(default=False)
+    # SHA-256 of the private link's token given to a self-submitted profile (the token itself is never stored).
+    access_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

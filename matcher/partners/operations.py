@@ -14,6 +14,7 @@ from sqlalchemy import select
 from matcher.engine.embedding import to_bytes
 from matcher.engine.language import detect_language
 from matcher.extensions import db
+from matcher.partners import access
 from matcher.partners.indexing import FIELDS, index_service
 from matcher.partners.models import Change, Embedding, Organisation, utcnow
 from matcher.partners.validation import validate_organisation
@@ -96,6 +97,21 @@ def create_organisation(
     return create_many([organisation])[0]
 
 
+def submit_profile(data: Mapping[str, object], consent_publication: bool) -> tuple[Organisation, str]:
+    """An enterprise describes itself: stored as pending, with its consents and a private-link token.
+
+    Consent to processing is the condition of submitting at all; consent to publication lets staff
+    publish the profile later. Returns the organisation and the token (shown once, stored hashed).
+    """
+    organisation = build(validated(data, require_contact=True), Source.SELF, Status.PENDING)
+    organisation.consent_processing_at = utcnow()
+    organisation.consent_publication_at = utcnow() if consent_publication else None
+    token = access.new_token()
+    organisation.access_token_hash = access.token_hash(token)
+    create_many([organisation])
+    return organisation, token
+
+
 def create_many(
     organisations: Sequence[Organisation], progress: Callable[[int], None] | None = None
 ) -> list[Organisation]:
@@ -107,10 +123,12 @@ def create_many(
     return list(organisations)
 
 
-def update_organisation(organisation: Organisation, data: Mapping[str, object]) -> Organisation:
+def update_organisation(
+    organisation: Organisation, data: Mapping[str, object], require_contact: bool = False
+) -> Organisation:
     """Apply changed fields; re-embed only when an embedded text changed."""
     current = {name: getattr(organisation, name) for name in Organisation.EDITABLE_FIELDS}
-    values = validated({**current, **data})
+    values = validated({**current, **data}, require_contact=require_contact)
     text_changed = any(values[name] != getattr(organisation, name) for name in FIELDS)
     language_given = "description_language" in data and values["description_language"]
     for name, value in values.items():

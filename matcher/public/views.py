@@ -34,6 +34,11 @@ def search_page() -> str:
     return render_template("public/search.html", query=query, results=results)
 
 
+@bp.get("/privacy")
+def privacy() -> str:
+    return render_template("public/privacy.html")
+
+
 @bp.get("/healthz")
 def health() -> dict[str, str]:
     db.session.execute(select(1))

@@ -1,0 +1,31 @@
+"""One localised page for every HTTP error, so that no visitor meets a bare server message."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+from flask_babel import lazy_gettext as _l
+from werkzeug.exceptions import HTTPException
+
+bp = Blueprint("errors", __name__, template_folder="templates")
+
+EXPLANATIONS = {
+    400: _l("The request could not be understood. If you were sending a form, go back and send it again."),
+    403: _l("You are not allowed to see this page."),
+    404: _l("This page does not exist, or the private link is not valid any more."),
+    405: _l("This page cannot be used that way."),
+    413: _l("What you sent is too large."),
+    429: _l("Too many requests from your connection. Please try again in a while."),
+    500: _l("Something went wrong on our side. Please go back and try again in a moment."),
+    503: _l("The service is briefly unavailable. Please try again in a minute."),
+}
+
+
+def render_error(error: HTTPException) -> tuple[str, int]:
+    code = error.code or 500
+    explanation = EXPLANATIONS.get(code, EXPLANATIONS[400] if code < 500 else EXPLANATIONS[500])
+    return render_template("errors/error.html", code=code, explanation=explanation), code
+
+
+@bp.app_errorhandler(HTTPException)
+def http_error(error: HTTPException) -> tuple[str, int]:
+    return render_error(error)

@@ -1,0 +1,1 @@
+"""Introduction requests: an enterprise asks the chamber to put it in touch with a suggested partner."""
