@@ -5,7 +5,7 @@ PIP     := $(VENV)/bin/pip
 MATCHER := $(VENV)/bin/matcher
 STAMP   := .make
 
-.PHONY: run test setup install model catalogs catalogs-update database run-prod clean
+.PHONY: run test setup install model catalogs catalogs-update database run-prod browser clean
 
 run: setup database
 	$(VENV)/bin/flask --app wsgi run --host 127.0.0.1 --port 5000
@@ -31,10 +31,15 @@ model: install
 catalogs: install
 	$(VENV)/bin/pybabel compile -d translations --statistics
 
-# Extract new messages and merge them into every catalog (then translate and commit the .po files).
+# Extract new messages, merge them into every catalog and compile (then translate and commit the .po files).
 catalogs-update: install
 	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o translations/messages.pot --no-location --sort-output --project "ESS Partner Matcher" .
 	$(VENV)/bin/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching --ignore-obsolete
+	$(VENV)/bin/pybabel compile -d translations --statistics
+
+# Debian's chromium for the end-to-end browser test (Playwright never downloads a browser here).
+browser:
+	test -x /usr/bin/chromium || (apt-get update -q && apt-get install -y -q chromium)
 
 database: install
 	$(MATCHER) db upgrade

@@ -7,11 +7,14 @@ accept exactly the same data.
 
 from __future__ import annotations
 
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -29,7 +32,7 @@ from matcher.partners.vocabulary import (
     language_name,
 )
 
-Choices = list[tuple[str, Any]]
+Choices = list[SelectChoice]
 # Fields that the partner database's validator requires of a self-described enterprise.
 REQUIRED = ("name", "country", "description", "contact_name", "contact_email")
 
@@ -41,12 +44,24 @@ class CheckboxesField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
+def labelled(labels: Mapping[str, Any]) -> Choices:
+    return [SelectChoice(code, label) for code, label in labels.items()]
+
+
+def _by_name(codes: Iterable[str], name: Callable[[str], str]) -> Choices:
+    """Sorted by name as a reader expects it: accents do not send "Éire" or "Österreich" to the end."""
+    return sorted(
+        (SelectChoice(code, name(code)) for code in codes),
+        key=lambda choice: unicodedata.normalize("NFKD", choice.label).casefold(),
+    )
+
+
 def country_choices() -> Choices:
-    return sorted(((code, country_name(code)) for code in EU_COUNTRIES), key=lambda choice: choice[1])
+    return _by_name(EU_COUNTRIES, country_name)
 
 
 def language_choices() -> Choices:
-    return sorted(((code, language_name(code)) for code in EU_LANGUAGES), key=lambda choice: choice[1])
+    return _by_name(EU_LANGUAGES, language_name)
 
 
 def _text(label: Any, field: str, hint: Any, area: bool = False, **attributes: Any) -> StringField:
@@ -64,10 +79,10 @@ class OrganisationFields(FlaskForm):
     region = _text(_l("Region"), "region", _l("For example: Auvergne-Rhône-Alpes, Bavaria, Andalusia."))
     city = _text(_l("City or town"), "city", _l("For example: Lyon."), autocomplete="address-level2")
     website = _text(_l("Website"), "website", _l("For example: https://www.example.org"), autocomplete="url")
-    legal_form = SelectField(_l("Legal form"), choices=list(LEGAL_FORMS.items()), default="association")
+    legal_form = SelectField(_l("Legal form"), choices=labelled(LEGAL_FORMS), default="association")
     size = SelectField(
         _l("Size"),
-        choices=[("", _l("Not stated"))] + list(SIZES.items()),
+        choices=[SelectChoice("", _l("Not stated")), *labelled(SIZES)],
         default="",
         description=_l("Staff, volunteers included."),
     )
@@ -101,9 +116,9 @@ class OrganisationFields(FlaskForm):
         area=True,
         rows=3,
     )
-    partnership_types = CheckboxesField(_l("Kinds of partnership you want"), choices=list(PARTNERSHIP_TYPES.items()))
+    partnership_types = CheckboxesField(_l("Kinds of partnership you want"), choices=labelled(PARTNERSHIP_TYPES))
     themes = CheckboxesField(
-        _l("Themes"), choices=list(THEMES.items()), description=_l("Choose up to %(limit)d.", limit=MAX_THEMES)
+        _l("Themes"), choices=labelled(THEMES), description=_l("Choose up to %(limit)d.", limit=MAX_THEMES)
     )
     contact_name = _text(
         _l("Contact person"),
@@ -119,7 +134,7 @@ class OrganisationFields(FlaskForm):
         super().__init__(*args, **kwargs)
         for name in REQUIRED:
             self[name].flags.required = True
-        self.country.choices = [("", _l("Choose…"))] + country_choices()
+        self.country.choices = [SelectChoice("", _l("Choose…")), *country_choices()]
         self.languages.choices = language_choices()
         self.cleaned: dict[str, Any] = {}
 
@@ -156,10 +171,10 @@ class FiltersForm(FlaskForm):
         csrf = False
 
     countries = CheckboxesField(_l("Countries"))
-    legal_forms = CheckboxesField(_l("Legal forms"), choices=list(LEGAL_FORMS.items()))
-    themes = CheckboxesField(_l("Themes"), choices=list(THEMES.items()))
+    legal_forms = CheckboxesField(_l("Legal forms"), choices=labelled(LEGAL_FORMS))
+    themes = CheckboxesField(_l("Themes"), choices=labelled(THEMES))
     languages = CheckboxesField(_l("Languages spoken"))
-    partnership_types = CheckboxesField(_l("Kinds of partnership"), choices=list(PARTNERSHIP_TYPES.items()))
+    partnership_types = CheckboxesField(_l("Kinds of partnership"), choices=labelled(PARTNERSHIP_TYPES))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -67,7 +67,7 @@ def _filters(form: FiltersForm) -> Filters:
 
     def chosen(name: str) -> tuple[str, ...]:
         field = form[name]
-        offered = {value for value, _label in field.choices}
+        offered = {choice.value for choice in field.choices}
         return tuple(value for value in field.data or () if value in offered)
 
     return Filters(
