@@ -1,0 +1,42 @@
+"""Every page of the app answers a GET with a localised HTML page, never a server error.
+
+The URL map is walked, so a new route is covered as soon as it exists.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from matcher.extensions import db
+from matcher.partners.models import Organisation
+from tests.web import publish_partners, submit_profile
+
+
+def test_every_get_route_renders(app: Flask, client: FlaskClient) -> None:
+    publish_partners(app)
+    token = submit_profile(client).split("/")[2]
+    with app.app_context():
+        partner = db.session.scalars(select(Organisation.id).where(Organisation.name == "Radwerk Leipzig")).one()
+    values = {"token": token, "target_id": partner, "filename": "style.css"}
+    checked = []
+    for rule in app.url_map.iter_rules():
+        if "GET" not in (rule.methods or ()):
+            continue
+        url = rule.build({name: values[name] for name in rule.arguments})[1]
+        response = client.get(url, query_string={"q": "vélo"})
+        assert response.status_code == 200, (rule.endpoint, response.status_code)
+        if response.mimetype == "text/html":
+            assert '<html lang="fr">' in response.get_data(as_text=True), rule.endpoint
+        checked.append(rule.endpoint)
+    assert {"profiles.find_partners", "profiles.matches", "introductions.ask", "public.privacy"} <= set(checked)
+
+
+def test_unknown_page_and_wrong_method_get_localised_error_pages(client: FlaskClient) -> None:
+    missing = client.get("/no-such-page")
+    assert missing.status_code == 404 and "Erreur 404" in missing.get_data(as_text=True)
+    wrong = client.delete("/find-partners")
+    assert wrong.status_code == 405
+    english = client.get("/no-such-page", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Error 404" in english and "Back to the home page" in english
