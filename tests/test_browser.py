@@ -67,4 +67,9 @@ def test_french_enterprise_finds_a_partner_abroad_in_a_real_browser(app: Flask, 
         sync_api.expect(german).to_contain_text(translated(app, "their activity is close to yours"))
         sync_api.expect(page.locator("body")).not_to_contain_text("Atelier Vélo Solidaire de Lyon")
         page.screenshot(path=str(SCREENSHOTS / "matches-fr.png"), full_page=True)
+
+        phone = browser.new_page(locale="fr-FR", viewport={"width": 390, "height": 844}, is_mobile=True)
+        phone.goto(f"{server}/find-partners")
+        sync_api.expect(phone.get_by_label(translated(app, "Name of the organisation"))).to_be_visible()
+        phone.screenshot(path=str(SCREENSHOTS / "form-phone-fr.png"))
         browser.close()

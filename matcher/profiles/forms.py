@@ -79,7 +79,12 @@ class OrganisationFields(FlaskForm):
     region = _text(_l("Region"), "region", _l("For example: Auvergne-Rhône-Alpes, Bavaria, Andalusia."))
     city = _text(_l("City or town"), "city", _l("For example: Lyon."), autocomplete="address-level2")
     website = _text(_l("Website"), "website", _l("For example: https://www.example.org"), autocomplete="url")
-    legal_form = SelectField(_l("Legal form"), choices=labelled(LEGAL_FORMS), default="association")
+    legal_form = SelectField(
+        _l("Legal form"),
+        choices=labelled(LEGAL_FORMS),
+        default="association",
+        description=_l("Choose “Other” if none of these fits your organisation."),
+    )
     size = SelectField(
         _l("Size"),
         choices=[SelectChoice("", _l("Not stated")), *labelled(SIZES)],
@@ -116,7 +121,11 @@ class OrganisationFields(FlaskForm):
         area=True,
         rows=3,
     )
-    partnership_types = CheckboxesField(_l("Kinds of partnership you want"), choices=labelled(PARTNERSHIP_TYPES))
+    partnership_types = CheckboxesField(
+        _l("Kinds of partnership you want"),
+        choices=labelled(PARTNERSHIP_TYPES),
+        description=_l("Partners who want the same are shown a little higher."),
+    )
     themes = CheckboxesField(
         _l("Themes"), choices=labelled(THEMES), description=_l("Choose up to %(limit)d.", limit=MAX_THEMES)
     )
