@@ -40,3 +40,9 @@ def test_unknown_page_and_wrong_method_get_localised_error_pages(client: FlaskCl
     assert wrong.status_code == 405
     english = client.get("/no-such-page", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert "Error 404" in english and "Back to the home page" in english
+
+
+def test_too_large_a_request_is_refused_with_a_localised_page(app: Flask, client: FlaskClient) -> None:
+    app.config["MAX_CONTENT_LENGTH"] = 10_000
+    response = client.post("/find-partners", data={"description": "x" * 20_000})
+    assert response.status_code == 413 and "Erreur 413" in response.get_data(as_text=True)
