@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app, has_request_context, request, session
+from flask_babel import lazy_gettext as _l
 
 from matcher.config import DEFAULT_SECRET_KEY, load_config
-from matcher.extensions import babel, csrf, db, limiter
+from matcher.extensions import babel, csrf, db, limiter, login_manager
 
 
 def select_locale() -> str | None:
@@ -38,9 +39,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     babel.init_app(app, locale_selector=select_locale)
     csrf.init_app(app)
     limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "staff.login"
+    login_manager.login_message = _l("Please sign in to see this page.")
+    login_manager.session_protection = "strong"
 
     from matcher.introductions import models as introduction_models  # noqa: F401 - registers its table
-    from matcher.partners import indexing, models  # noqa: F401 - models register their tables
+    from matcher.partners import audit, indexing, models  # noqa: F401 - models register their tables
+    from matcher.staff import models as staff_models  # noqa: F401 - registers its table
 
     indexing.init_app(app)
 
@@ -54,7 +60,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from matcher.introductions.views import bp as introductions_bp
     from matcher.profiles.views import bp as profiles_bp
     from matcher.public.views import bp as public_bp
+    from matcher.staff.views import bp as staff_bp
 
-    for blueprint in (public_bp, profiles_bp, introductions_bp, errors_bp):
+    for blueprint in (public_bp, profiles_bp, introductions_bp, staff_bp, errors_bp):
         app.register_blueprint(blueprint)
     return app

@@ -26,6 +26,7 @@ from matcher.partners.models import Organisation
 from matcher.partners.operations import reembed_stale
 from matcher.partners.validation import as_list
 from matcher.partners.vocabulary import Status
+from matcher.staff import accounts
 
 
 def main() -> None:
@@ -265,6 +266,36 @@ def search_command(text: str, k: int, as_json: bool, per_country: int | None, **
     _print(search(text, k, _filters(options), per_country), as_json)
 
 
+# --- staff -----------------------------------------------------------------------------------
+@click.group()
+def staff() -> None:
+    """Staff accounts of the back-office."""
+
+
+@staff.command("create")
+@click.argument("email")
+@click.option("--admin", is_flag=True, help="May manage staff accounts.")
+@click.password_option(help="Asked for when not given (at least 12 characters).")
+@with_appcontext
+def staff_create(email: str, admin: bool, password: str) -> None:
+    """Create a staff account (the first administrator is created this way)."""
+    try:
+        user = accounts.create_staff(email, password, is_admin=admin)
+    except accounts.AccountError as refusal:
+        raise click.ClickException(str(refusal)) from refusal
+    click.echo(f"created {'administrator' if user.is_admin else 'staff'} account {user.email}")
+
+
 def register(app: Flask) -> None:
-    for command in (model, database, examples, import_command, export_command, index, match_command, search_command):
+    for command in (
+        model,
+        database,
+        examples,
+        import_command,
+        export_command,
+        index,
+        match_command,
+        search_command,
+        staff,
+    ):
         app.cli.add_command(command)

@@ -39,6 +39,18 @@ def load_config(instance_path: Path) -> dict[str, Any]:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": os.environ.get("MATCHER_ENV") == "production",
         "WTF_CSRF_TIME_LIMIT": None,
+        # Outgoing mail: "folder" writes .eml files (development, tests); "smtp" sends them.
+        "MATCHER_MAIL_BACKEND": os.environ.get("MATCHER_MAIL_BACKEND", "folder"),
+        "MATCHER_MAIL_FOLDER": os.environ.get("MATCHER_MAIL_FOLDER", str(instance_path / "mail")),
+        "MATCHER_MAIL_FROM": os.environ.get("MATCHER_MAIL_FROM", "ESS Partner Matcher <no-reply@localhost>"),
+        "MATCHER_SMTP_HOST": os.environ.get("MATCHER_SMTP_HOST", "localhost"),
+        "MATCHER_SMTP_PORT": _int("MATCHER_SMTP_PORT", 587),
+        "MATCHER_SMTP_USER": os.environ.get("MATCHER_SMTP_USER", ""),
+        "MATCHER_SMTP_PASSWORD": os.environ.get("MATCHER_SMTP_PASSWORD", ""),
+        "MATCHER_SMTP_STARTTLS": os.environ.get("MATCHER_SMTP_STARTTLS", "1") == "1",
+        # Profiles not updated for this many months are listed as due for review on the dashboard.
+        "MATCHER_REVIEW_MONTHS": _int("MATCHER_REVIEW_MONTHS", 12),
+        "MATCHER_LOGIN_LIMIT": os.environ.get("MATCHER_LOGIN_LIMIT", "10 per minute"),
         "BABEL_DEFAULT_LOCALE": "fr",
         "BABEL_TRANSLATION_DIRECTORIES": str(REPO_ROOT / "translations"),
         "LANGUAGES": ("fr", "en", "de", "es", "it", "nl", "pl"),

@@ -1,13 +1,21 @@
-"""Recording introduction requests: the only way one enterprise reaches another through the service."""
+"""Introduction requests, from the enterprise's request through staff to the target's own consent.
+
+This is the only way one enterprise reaches another through the service: contact details travel
+only after the target has accepted through the link it received.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from matcher.extensions import db
-from matcher.introductions.models import IntroductionRequest, IntroductionStatus
-from matcher.partners.models import Organisation
+from matcher.introductions import mails
+from matcher.introductions.models import OPEN_STATUSES, IntroductionRequest, IntroductionStatus
+from matcher.partners import access
+from matcher.partners.models import Organisation, utcnow
 from matcher.partners.vocabulary import Status
 
 MAX_MESSAGE = 1000
@@ -30,7 +38,7 @@ def request_introduction(requester: Organisation, target: Organisation, message:
         select(IntroductionRequest).where(
             IntroductionRequest.requester_id == requester.id,
             IntroductionRequest.target_id == target.id,
-            IntroductionRequest.status.in_((IntroductionStatus.NEW, IntroductionStatus.FORWARDED)),
+            IntroductionRequest.status.in_(OPEN_STATUSES),
         )
     )
     if already is not None:
@@ -49,3 +57,55 @@ def requests_of(requester: Organisation) -> list[IntroductionRequest]:
             .order_by(IntroductionRequest.created_at)
         )
     )
+
+
+def _handled(request: IntroductionRequest, status: IntroductionStatus, actor: str, note: str = "") -> None:
+    request.status, request.handled_by, request.decided_at = status, actor, utcnow()
+    if note:
+        request.staff_note = note
+
+
+def forward(request: IntroductionRequest, actor: str, consent_link: Callable[[str], str]) -> None:
+    """Staff pass the request on: the target receives an email with a link to accept or refuse."""
+    if request.status != IntroductionStatus.NEW:
+        raise IntroductionRefused(_("This request has been handled already."))
+    if not request.target.contact_email:
+        raise IntroductionRefused(_("This organisation has no contact email: add one before forwarding."))
+    token = access.new_token()
+    request.consent_token_hash = access.token_hash(token)
+    _handled(request, IntroductionStatus.FORWARDED, actor)
+    mails.ask_consent(request, consent_link(token))
+    db.session.commit()
+
+
+def decline(request: IntroductionRequest, actor: str, note: str) -> None:
+    if request.status not in OPEN_STATUSES:
+        raise IntroductionRefused(_("This request has been handled already."))
+    _handled(request, IntroductionStatus.DECLINED, actor, note)
+    db.session.commit()
+
+
+def close(request: IntroductionRequest, actor: str, note: str = "") -> None:
+    _handled(request, IntroductionStatus.DONE, actor, note)
+    db.session.commit()
+
+
+def by_consent_token(token: str) -> IntroductionRequest | None:
+    if not token or len(token) > 2 * access.TOKEN_BYTES:
+        return None
+    return db.session.scalar(
+        select(IntroductionRequest).where(IntroductionRequest.consent_token_hash == access.token_hash(token))
+    )
+
+
+def answer(request: IntroductionRequest, accept: bool) -> None:
+    """The target's own decision: only then does the requester's contact reach it, and its contact the requester."""
+    if request.status != IntroductionStatus.FORWARDED:
+        raise IntroductionRefused(_("This request has been answered already."))
+    request.status = IntroductionStatus.ACCEPTED if accept else IntroductionStatus.REFUSED
+    request.decided_at = utcnow()
+    if accept:
+        mails.share_contacts(request)
+    else:
+        mails.tell_refused(request)
+    db.session.commit()

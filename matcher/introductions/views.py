@@ -11,10 +11,10 @@ from werkzeug.exceptions import HTTPException
 
 from matcher.errors.views import render_error
 from matcher.extensions import db, limiter
-from matcher.introductions.operations import IntroductionRefused, request_introduction
+from matcher.introductions.operations import IntroductionRefused, answer, by_consent_token, request_introduction
 from matcher.partners.models import Organisation
 from matcher.partners.vocabulary import Status
-from matcher.profiles.forms import IntroductionForm
+from matcher.profiles.forms import AnswerForm, IntroductionForm
 from matcher.profiles.views import opened, owned
 
 bp = Blueprint("introductions", __name__, template_folder="templates")
@@ -67,3 +67,22 @@ def redisplay(error: HTTPException) -> tuple[str, int]:
         else _("Too many requests from your connection. Nothing is lost: please try again in a while.")
     )
     return _page(target, IntroductionForm(), message, error.code or 400)
+
+
+@bp.route("/introductions/answer/<token>", methods=["GET", "POST"])
+def answer_page(token: str) -> Any:
+    """The target of a forwarded request accepts or refuses it, through the link it received by email."""
+    introduction = by_consent_token(token) or abort(404)
+    form = AnswerForm()
+    if form.validate_on_submit():
+        try:
+            answer(introduction, accept=form.accept.data)
+        except IntroductionRefused as refusal:
+            flash(str(refusal), "error")
+        else:
+            flash(
+                _("Thank you: your answer is recorded.") if form.accept.data else _("Your answer is recorded."),
+                "success",
+            )
+        return redirect(url_for(".answer_page", token=token))
+    return render_template("introductions/answer.html", introduction=introduction, form=form)

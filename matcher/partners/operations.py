@@ -14,13 +14,15 @@ from sqlalchemy import select
 from matcher.engine.embedding import to_bytes
 from matcher.engine.language import detect_language
 from matcher.extensions import db
-from matcher.partners import access
+from matcher.partners import access, audit
 from matcher.partners.indexing import FIELDS, index_service
 from matcher.partners.models import Change, Embedding, Organisation, utcnow
 from matcher.partners.validation import validate_organisation
 from matcher.partners.vocabulary import Source, Status
 
 EMBED_CHUNK = 256
+# The actor recorded in the audit trail for what an enterprise does through its private link.
+SELF = "self"
 
 
 class InvalidOrganisation(ValueError):
@@ -89,12 +91,13 @@ def create_organisation(
     status: str = Status.PENDING,
     consent: bool = False,
     is_example: bool = False,
+    actor: str = "",
 ) -> Organisation:
     """Validate, embed and store one organisation."""
     organisation = build(validated(data, require_contact=source == Source.SELF), source, status, is_example)
     if consent:
         organisation.consent_processing_at = organisation.consent_publication_at = utcnow()
-    return create_many([organisation])[0]
+    return create_many([organisation], actor=actor)[0]
 
 
 def submit_profile(data: Mapping[str, object], consent_publication: bool) -> tuple[Organisation, str]:
@@ -108,28 +111,31 @@ def submit_profile(data: Mapping[str, object], consent_publication: bool) -> tup
     organisation.consent_publication_at = utcnow() if consent_publication else None
     token = access.new_token()
     organisation.access_token_hash = access.token_hash(token)
-    create_many([organisation])
+    create_many([organisation], actor=SELF)
     return organisation, token
 
 
 def create_many(
-    organisations: Sequence[Organisation], progress: Callable[[int], None] | None = None
+    organisations: Sequence[Organisation], progress: Callable[[int], None] | None = None, actor: str = ""
 ) -> list[Organisation]:
     """Embed and store organisations in one transaction: all of them or none."""
     embed(organisations, progress)
     db.session.add_all(organisations)
+    for organisation in organisations:
+        audit.record(organisation, "created", actor)
     db.session.flush()
     _commit_and_sync(o.id for o in organisations)
     return list(organisations)
 
 
 def update_organisation(
-    organisation: Organisation, data: Mapping[str, object], require_contact: bool = False
+    organisation: Organisation, data: Mapping[str, object], require_contact: bool = False, actor: str = ""
 ) -> Organisation:
-    """Apply changed fields; re-embed only when an embedded text changed."""
+    """Apply changed fields; re-embed only when an embedded text changed; record who changed what."""
     current = {name: getattr(organisation, name) for name in Organisation.EDITABLE_FIELDS}
     values = validated({**current, **data}, require_contact=require_contact)
-    text_changed = any(values[name] != getattr(organisation, name) for name in FIELDS)
+    changes = audit.changes_between(current, values)
+    text_changed = any(name in changes for name in FIELDS)
     language_given = "description_language" in data and values["description_language"]
     for name, value in values.items():
         setattr(organisation, name, value)
@@ -137,11 +143,15 @@ def update_organisation(
         if not language_given:
             organisation.description_language = detect_language(organisation.description)
         embed([organisation])
+    if changes:
+        audit.record(organisation, "edited", actor, changes)
     _commit_and_sync([organisation.id])
     return organisation
 
 
-def set_status(organisation: Organisation, status: Status) -> Organisation:
+def set_status(organisation: Organisation, status: Status, actor: str = "", note: str = "") -> Organisation:
+    """Publish, reject, archive or restore; the index follows at once (only published ones are found)."""
+    audit.record(organisation, "status", actor, {"status": [organisation.status, str(status)]}, note)
     organisation.status = status
     organisation.updated_at = utcnow()
     _commit_and_sync([organisation.id])

@@ -13,7 +13,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import BooleanField, SelectField, SelectMultipleField, StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -33,8 +33,9 @@ from matcher.partners.vocabulary import (
 )
 
 Choices = list[SelectChoice]
-# Fields that the partner database's validator requires of a self-described enterprise.
-REQUIRED = ("name", "country", "description", "contact_name", "contact_email")
+# Fields that the partner database's validator requires (the contact: of a self-described enterprise).
+REQUIRED = ("name", "country", "description")
+CONTACT = ("contact_name", "contact_email")
 
 
 class CheckboxesField(SelectMultipleField):
@@ -71,6 +72,8 @@ def _text(label: Any, field: str, hint: Any, area: bool = False, **attributes: A
 
 class OrganisationFields(FlaskForm):
     """Every field of the partner database that an enterprise fills in itself."""
+
+    require_contact = True
 
     name = _text(
         _l("Name of the organisation"), "name", _l("As it appears on your documents."), autocomplete="organization"
@@ -141,7 +144,7 @@ class OrganisationFields(FlaskForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        for name in REQUIRED:
+        for name in REQUIRED + (CONTACT if self.require_contact else ()):
             self[name].flags.required = True
         self.country.choices = [SelectChoice("", _l("Choose…")), *country_choices()]
         self.languages.choices = language_choices()
@@ -153,7 +156,7 @@ class OrganisationFields(FlaskForm):
     def validate(self, extra_validators: Any = None) -> bool:
         """WTForms checks (CSRF, consent, choices), then the partner database's own validator."""
         valid = super().validate(extra_validators)
-        result = validate_organisation(self.organisation_data(), require_contact=True)
+        result = validate_organisation(self.organisation_data(), require_contact=self.require_contact)
         for name, message in result.errors.items():
             if name in self and message not in self[name].errors:
                 self[name].errors = [*self[name].errors, message]
@@ -197,6 +200,13 @@ class IntroductionForm(FlaskForm):
         description=_l("Say who you are and what you would like to do together. Staff pass it on."),
         render_kw={"maxlength": MAX_MESSAGE, "rows": 3},
     )
+
+
+class AnswerForm(FlaskForm):
+    """The target's answer to an introduction: which of the two buttons was pressed."""
+
+    accept = SubmitField(_l("Yes, put us in touch"))
+    refuse = SubmitField(_l("No, thank you"))
 
 
 class DeleteForm(FlaskForm):

@@ -17,7 +17,7 @@ from matcher.introductions.operations import requests_of
 from matcher.matching import Filters, Profile, match
 from matcher.partners.access import find_by_token
 from matcher.partners.models import Organisation
-from matcher.partners.operations import delete_organisation, submit_profile, update_organisation
+from matcher.partners.operations import SELF, delete_organisation, submit_profile, update_organisation
 from matcher.profiles.forms import DeleteForm, FiltersForm, IntroductionForm, OrganisationFields, ProfileForm
 from matcher.profiles.personal_data import personal_data
 
@@ -111,7 +111,7 @@ def edit(token: str) -> Any:
     organisation = owned(token)
     form = OrganisationFields(obj=organisation)
     if form.validate_on_submit():
-        update_organisation(organisation, form.cleaned, require_contact=True)
+        update_organisation(organisation, form.cleaned, require_contact=True, actor=SELF)
         flash(_("Your changes are saved; your matches are updated."), "success")
         return redirect(url_for(".matches", token=token))
     return render_template("profiles/edit.html", form=form, organisation=organisation), (
