@@ -14,10 +14,10 @@ import pytest
 
 from bench.eval_quality import run
 
-# Measured on 2026-11-27 with this slice (hand nDCG@10 0.420, weak MRR 0.025); the floors leave
-# room for numeric noise between machines only.
+# Measured on 2026-11-27 with this slice (hand nDCG@10 0.420; weak MRR 0.091 on the rankings condensed
+# to operations with a code, 0.025 before); the floors leave room for numeric noise between machines only.
 HAND_NDCG_FLOOR = 0.40
-WEAK_MRR_FLOOR = 0.02
+WEAK_MRR_FLOOR = 0.08
 
 # Runs on its own SQLite database, so the PostgreSQL pass of CI skips it (-m "not slow").
 pytestmark = pytest.mark.slow
