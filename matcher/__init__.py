@@ -45,7 +45,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     login_manager.session_protection = "strong"
 
     from matcher.introductions import models as introduction_models  # noqa: F401 - registers its table
-    from matcher.partners import audit, indexing, models  # noqa: F401 - models register their tables
+    from matcher.partners import audit, duplicates, indexing, models  # noqa: F401 - models register their tables
     from matcher.staff import models as staff_models  # noqa: F401 - registers its table
 
     indexing.init_app(app)

@@ -15,6 +15,7 @@ from matcher.engine.embedding import to_bytes
 from matcher.engine.language import detect_language
 from matcher.extensions import db
 from matcher.partners import access, audit
+from matcher.partners.duplicates import flag_duplicates
 from matcher.partners.indexing import FIELDS, index_service
 from matcher.partners.models import Change, Embedding, Organisation, utcnow
 from matcher.partners.validation import validate_organisation
@@ -125,6 +126,7 @@ def create_many(
         audit.record(organisation, "created", actor)
     db.session.flush()
     _commit_and_sync(o.id for o in organisations)
+    flag_duplicates(o.id for o in organisations)
     return list(organisations)
 
 

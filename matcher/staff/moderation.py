@@ -35,6 +35,12 @@ SOURCE_LABELS = {
     Source.IMPORT: _l("imported"),
 }
 
+DUPLICATE_REASONS = {
+    "name": _l("same name"),
+    "website": _l("same website"),
+    "description": _l("nearly the same description in the same country"),
+}
+
 
 class ModerationRefused(ValueError):
     """Raised with a localised message."""

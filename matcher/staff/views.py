@@ -19,12 +19,14 @@ from matcher.extensions import db, limiter, login_manager
 from matcher.introductions import operations as introductions
 from matcher.introductions.models import IntroductionRequest, IntroductionStatus
 from matcher.partners.audit import trail
+from matcher.partners.duplicates import DuplicateFlag, DuplicateStatus, mark_distinct, open_flags
 from matcher.partners.models import Organisation
 from matcher.partners.operations import InvalidOrganisation, update_organisation
 from matcher.partners.vocabulary import Status
 from matcher.staff import accounts
 from matcher.staff.dashboard import dashboard as dashboard_figures
 from matcher.staff.forms import AccountForm, LoginForm, NoteForm, RoleForm, StaffOrganisationForm
+from matcher.staff.merging import differing_fields, merge
 from matcher.staff.models import StaffUser
 from matcher.staff.moderation import STATUS_LABELS, ModerationRefused, allowed_actions, moderate
 
@@ -131,6 +133,7 @@ def organisation(organisation_id: int) -> str:
         actions=allowed_actions(record),
         note_form=NoteForm(),
         history=trail(record.id),
+        flags=open_flags(record.id),
     )
 
 
@@ -235,3 +238,40 @@ def change_role(user_id: int) -> Any:
             accounts.set_role(user, form.is_admin.data, form.active.data)
             flash(_("Account updated."), "success")
     return redirect(url_for(".staff_accounts"))
+
+
+@bp.get("/duplicates")
+def duplicates() -> str:
+    return render_template("staff/duplicates.html", flags=open_flags())
+
+
+def _flag(flag_id: int) -> DuplicateFlag:
+    flag = db.session.get(DuplicateFlag, flag_id)
+    if flag is None or flag.status != DuplicateStatus.OPEN:
+        abort(404)
+    return flag
+
+
+@bp.route("/duplicates/<int:flag_id>", methods=["GET", "POST"])
+def compare(flag_id: int) -> Any:
+    """Side by side; staff choose each differing field and which record to keep, or mark them distinct."""
+    flag = _flag(flag_id)
+    fields = differing_fields(flag.first, flag.second)
+    form = NoteForm()
+    if form.validate_on_submit():
+        if form.action.data == "distinct":
+            mark_distinct(flag, current_user.email)
+            flash(_("Marked as two distinct organisations."), "success")
+            return redirect(url_for(".duplicates"))
+        if form.action.data not in ("keep_first", "keep_second"):
+            abort(400)
+        keep, other = (flag.first, flag.second) if form.action.data == "keep_first" else (flag.second, flag.first)
+        take = [name for name in fields if request.form.get(f"use_{name}") == str(other.id)]
+        try:
+            merge(keep, other, take, current_user.email)
+        except InvalidOrganisation as invalid:
+            flash(_("The merged record would not be valid: %(errors)s", errors=str(invalid)), "error")
+        else:
+            flash(_("Merged into %(name)s.", name=keep.name), "success")
+            return redirect(url_for(".organisation", organisation_id=keep.id))
+    return render_template("staff/compare.html", flag=flag, fields=fields, form=form)
