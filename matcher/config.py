@@ -36,6 +36,8 @@ def load_config(instance_path: Path) -> dict[str, Any]:
         "MATCHER_SUBMISSION_LIMIT": os.environ.get("MATCHER_SUBMISSION_LIMIT", "20 per hour"),
         "MATCHER_INTRODUCTION_LIMIT": os.environ.get("MATCHER_INTRODUCTION_LIMIT", "20 per hour"),
         "MAX_CONTENT_LENGTH": _int("MATCHER_MAX_REQUEST_BYTES", 1_000_000),
+        # Files that staff import (the whole ESIF list is 18 MB).
+        "MATCHER_MAX_UPLOAD_BYTES": _int("MATCHER_MAX_UPLOAD_BYTES", 100_000_000),
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": os.environ.get("MATCHER_ENV") == "production",
         "WTF_CSRF_TIME_LIMIT": None,

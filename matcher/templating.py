@@ -10,7 +10,13 @@ from wtforms import Field
 from matcher.introductions.models import STATUS_LABELS as INTRODUCTION_STATUS_LABELS
 from matcher.matching.explain import PART_LABELS
 from matcher.partners.vocabulary import LEGAL_FORMS, PARTNERSHIP_TYPES, SIZES, THEMES, country_name, language_name
-from matcher.staff.moderation import ACTION_LABELS, DUPLICATE_REASONS, SOURCE_LABELS, STATUS_LABELS
+from matcher.staff.moderation import (
+    ACTION_LABELS,
+    DUPLICATE_REASONS,
+    IMPORT_STATUSES,
+    SOURCE_LABELS,
+    STATUS_LABELS,
+)
 
 # Cosine scores of e5 lie between about 0.70 (unrelated) and 1; the bar shows where in that span.
 SCORE_FLOOR = 0.70
@@ -62,6 +68,7 @@ def init_app(app: Flask) -> None:
         "action_label": lambda code: ACTION_LABELS.get(code, code),
         "source_label": lambda code: SOURCE_LABELS.get(code, code),
         "duplicate_reason_label": lambda code: DUPLICATE_REASONS.get(code, code),
+        "import_status_label": lambda code: IMPORT_STATUSES.get(code, code),
     }
     app.jinja_env.filters.update(labels)
     app.jinja_env.globals.update(labels)

@@ -56,7 +56,7 @@ def _values(app: Flask) -> dict[str, int]:
     with app.app_context():
         organisation_id = db.session.scalars(select(Organisation.id)).first()
         user_id = db.session.scalars(select(StaffUser.id)).first() or 1
-    return {"organisation_id": organisation_id, "request_id": 1, "user_id": user_id}
+    return {"organisation_id": organisation_id, "request_id": 1, "user_id": user_id, "flag_id": 1, "job_id": 1}
 
 
 def _staff_urls(app: Flask, values: dict[str, int]) -> list[tuple[str, str, str]]:
@@ -236,12 +236,13 @@ def test_an_introduction_goes_from_request_to_consent_and_shares_contacts_only_t
     target_side = client.application.test_client()
     page = page_text(target_side.get(link))
     assert "Atelier Vélo Solidaire" in page and "marie@atelier-velo.example" not in page
-    target_side.post(link, data={"csrf_token": csrf_token(target_side, link), "accept": "1"})
+    answer_token = csrf_token(target_side, link)
+    target_side.post(link, data={"csrf_token": answer_token, "accept": "1"})
     assert _only_request(app).status == IntroductionStatus.ACCEPTED
     sent = {m["To"]: m.get_payload(decode=True).decode() for m in _mails(mail_folder)}
     assert "marie@atelier-velo.example" in sent["jana@radwerk.example"]
     assert "jana@radwerk.example" in sent["marie@atelier-velo.example"]
-    again = target_side.post(link, data={"csrf_token": csrf_token(target_side, link), "refuse": "1"})
+    again = target_side.post(link, data={"csrf_token": answer_token, "refuse": "1"})
     assert again.status_code == 302 and _only_request(app).status == IntroductionStatus.ACCEPTED
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField, TextAreaField
 from wtforms.validators import DataRequired
 
@@ -41,3 +42,11 @@ class AccountForm(FlaskForm):
 class RoleForm(FlaskForm):
     is_admin = BooleanField(_l("Administrator"))
     active = BooleanField(_l("Active"))
+
+
+class UploadForm(FlaskForm):
+    file = FileField(
+        _l("CSV or XLSX file"),
+        validators=[FileRequired(_l("Choose a CSV or XLSX file."))],
+        description=_l("First row: column names. CSV in UTF-8, separated by commas, semicolons or tabs."),
+    )

@@ -41,6 +41,13 @@ DUPLICATE_REASONS = {
     "description": _l("nearly the same description in the same country"),
 }
 
+IMPORT_STATUSES = {
+    "uploaded": _l("uploaded, not imported yet"),
+    "running": _l("importing"),
+    "done": _l("finished"),
+    "failed": _l("failed"),
+}
+
 
 class ModerationRefused(ValueError):
     """Raised with a localised message."""

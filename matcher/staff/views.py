@@ -7,10 +7,13 @@ by default.
 
 from __future__ import annotations
 
+import io
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import or_, select
@@ -20,12 +23,17 @@ from matcher.introductions import operations as introductions
 from matcher.introductions.models import IntroductionRequest, IntroductionStatus
 from matcher.partners.audit import trail
 from matcher.partners.duplicates import DuplicateFlag, DuplicateStatus, mark_distinct, open_flags
+from matcher.partners.essglobal import write_essglobal
+from matcher.partners.exporting import write_export
+from matcher.partners.importing import ColumnMapping
 from matcher.partners.models import Organisation
 from matcher.partners.operations import InvalidOrganisation, update_organisation
-from matcher.partners.vocabulary import Status
+from matcher.partners.vocabulary import LEGAL_FORMS, Status
 from matcher.staff import accounts
 from matcher.staff.dashboard import dashboard as dashboard_figures
-from matcher.staff.forms import AccountForm, LoginForm, NoteForm, RoleForm, StaffOrganisationForm
+from matcher.staff.forms import AccountForm, LoginForm, NoteForm, RoleForm, StaffOrganisationForm, UploadForm
+from matcher.staff.import_jobs import SUFFIXES, ImportJob, preview, store_upload
+from matcher.staff.import_jobs import start as start_import
 from matcher.staff.merging import differing_fields, merge
 from matcher.staff.models import StaffUser
 from matcher.staff.moderation import STATUS_LABELS, ModerationRefused, allowed_actions, moderate
@@ -34,6 +42,8 @@ bp = Blueprint("staff", __name__, url_prefix="/staff", template_folder="template
 
 OPEN_ENDPOINTS = {"staff.login"}
 PAGE_SIZE = 50
+# Fields a column of an imported file can feed.
+IMPORT_FIELDS = Organisation.EDITABLE_FIELDS
 View = TypeVar("View", bound=Callable[..., Any])
 
 
@@ -57,6 +67,8 @@ def require_staff() -> Any:
     view = current_app.view_functions.get(request.endpoint or "")
     if getattr(view, "admin_only", False) and not current_user.is_admin:
         abort(403)
+    if request.endpoint == "staff.import_upload":
+        request.max_content_length = current_app.config["MATCHER_MAX_UPLOAD_BYTES"]
     return None
 
 
@@ -275,3 +287,82 @@ def compare(flag_id: int) -> Any:
             flash(_("Merged into %(name)s.", name=keep.name), "success")
             return redirect(url_for(".organisation", organisation_id=keep.id))
     return render_template("staff/compare.html", flag=flag, fields=fields, form=form)
+
+
+@bp.route("/import", methods=["GET", "POST"])
+def import_upload() -> Any:
+    form = UploadForm()
+    if form.validate_on_submit():
+        upload = form.file.data
+        if Path(upload.filename or "").suffix.lower() not in SUFFIXES:
+            form.file.errors = [_("Choose a CSV or XLSX file.")]
+        else:
+            job = store_upload(upload, current_user.email)
+            return redirect(url_for(".import_mapping", job_id=job.id))
+    jobs = db.session.scalars(select(ImportJob).order_by(ImportJob.id.desc()).limit(20)).all()
+    return render_template("staff/import_upload.html", form=form, jobs=jobs)
+
+
+def _mapping_from(form: Any, header: list[str]) -> ColumnMapping:
+    columns = {name: form.get(f"column_{name}") for name in IMPORT_FIELDS if form.get(f"column_{name}") in header}
+    defaults = {"legal_form": form.get("default_legal_form", "other")}
+    status = form.get("status") if form.get("status") in (Status.PENDING, Status.PUBLISHED) else Status.PENDING
+    return ColumnMapping(columns=columns, defaults=defaults, status=status)
+
+
+@bp.route("/import/<int:job_id>", methods=["GET", "POST"])
+def import_mapping(job_id: int) -> Any:
+    """Map the file's columns, preview the row-level report, then import (in the background)."""
+    job = db.session.get(ImportJob, job_id) or abort(404)
+    header = job.header()
+    form = NoteForm()
+    preview_report = None
+    mapping = _mapping_from(request.form, header) if request.method == "POST" else ColumnMapping.identity(header)
+    if form.validate_on_submit() and job.status in ("uploaded", "done", "failed"):
+        if (
+            not mapping.columns.get("name")
+            or not mapping.columns.get("description")
+            or not mapping.columns.get("country")
+        ):
+            flash(_("Map at least the name, country and description columns."), "error")
+        elif form.action.data == "import":
+            start_import(job, mapping, skip_invalid=request.form.get("skip_invalid") == "y")
+            return redirect(url_for(".import_mapping", job_id=job.id))
+        else:
+            preview_report = preview(job, mapping)
+    return render_template(
+        "staff/import_mapping.html",
+        job=job,
+        header=header,
+        fields=IMPORT_FIELDS,
+        mapping=mapping,
+        preview=preview_report,
+        form=form,
+        legal_forms=LEGAL_FORMS,
+        skip_invalid=request.form.get("skip_invalid") == "y",
+    )
+
+
+@bp.get("/export")
+def export_page() -> str:
+    return render_template("staff/export.html", statuses=list(Status))
+
+
+@bp.get("/export/download")
+def export_download() -> Any:
+    kind = request.args.get("format", "csv")
+    statuses = [status for status in request.args.getlist("status") if status in set(Status)]
+    include_contact = request.args.get("include_contact") == "y"
+    if kind == "essglobal":
+        text = io.StringIO()
+        write_essglobal(text, statuses, include_contact)
+        payload, filename, mimetype = text.getvalue().encode("utf-8"), "organisations-essglobal.csv", "text/csv"
+    elif kind in ("csv", "xlsx"):
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / f"organisations.{kind}"
+            write_export(path, statuses, include_contact)
+            payload, filename = path.read_bytes(), path.name
+        mimetype = "text/csv" if kind == "csv" else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    else:
+        abort(400)
+    return send_file(io.BytesIO(payload), mimetype=mimetype, as_attachment=True, download_name=filename)
