@@ -37,9 +37,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     db.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
+    login_manager.init_app(app)
+    from matcher.staff.uploads import allow_staff_uploads
+
+    app.before_request(allow_staff_uploads)  # before CSRF protection reads the body
     csrf.init_app(app)
     limiter.init_app(app)
-    login_manager.init_app(app)
     login_manager.login_view = "staff.login"
     login_manager.login_message = _l("Please sign in to see this page.")
     login_manager.session_protection = "strong"

@@ -174,3 +174,15 @@ def test_exports_as_csv_xlsx_and_essglobal_without_contacts_unless_asked(app: Fl
     assert rows[0]["Name"] == "Radwerk Leipzig" and rows[0]["Country ID"] == "DE"
     assert rows[0]["Organisational Structure"] == "OS30" and rows[0]["Activities"] == "ICA190;ICA280"
     assert rows[0]["Email"] == "jana@radwerk.example"
+
+
+def test_staff_may_upload_files_larger_than_other_requests(app: Flask, client: FlaskClient, tmp_path: Path) -> None:
+    app.config["MAX_CONTENT_LENGTH"] = 50_000
+    rows = [{**ROWS[0], "Ref": f"r{i}", "Text": ROWS[0]["Text"] * 3} for i in range(400)]
+    big = _csv(tmp_path / "big.csv", rows)
+    assert big.stat().st_size > 100_000
+    with big.open("rb") as handle:
+        anonymous = client.post("/staff/import", data={"file": (handle, "big.csv")}, content_type="multipart/form-data")
+    assert anonymous.status_code == 413
+    _sign_in(app, client)
+    assert "/staff/import/" in _upload(client, big)

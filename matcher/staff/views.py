@@ -67,8 +67,6 @@ def require_staff() -> Any:
     view = current_app.view_functions.get(request.endpoint or "")
     if getattr(view, "admin_only", False) and not current_user.is_admin:
         abort(403)
-    if request.endpoint == "staff.import_upload":
-        request.max_content_length = current_app.config["MATCHER_MAX_UPLOAD_BYTES"]
     return None
 
 
