@@ -33,8 +33,8 @@ catalogs: install
 
 # Extract new messages, merge them into every catalog and compile (then translate and commit the .po files).
 catalogs-update: install
-	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o translations/messages.pot --no-location --sort-output --project "ESS Partner Matcher" .
-	$(VENV)/bin/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching --ignore-obsolete
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o translations/messages.pot --no-location --sort-output --width 120 --project "ESS Partner Matcher" .
+	$(VENV)/bin/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching --ignore-obsolete --width 120
 	$(VENV)/bin/pybabel compile -d translations --statistics
 
 # Debian's chromium for the end-to-end browser test (Playwright never downloads a browser here).
