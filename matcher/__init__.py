@@ -35,6 +35,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if os.environ.get("MATCHER_ENV") == "production" and app.config["SECRET_KEY"] == DEFAULT_SECRET_KEY:
         raise RuntimeError("Set MATCHER_SECRET_KEY: the default secret key must not be used in production.")
 
+    from matcher import sqlite  # noqa: F401 - SQLite connections in WAL mode
+
     db.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     login_manager.init_app(app)

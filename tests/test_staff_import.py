@@ -8,10 +8,11 @@ import io
 import time
 from pathlib import Path
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from openpyxl import load_workbook
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from matcher.extensions import db
 from matcher.partners.essglobal import COLUMNS as ESSGLOBAL_COLUMNS
@@ -186,3 +187,10 @@ def test_staff_may_upload_files_larger_than_other_requests(app: Flask, client: F
     assert anonymous.status_code == 413
     _sign_in(app, client)
     assert "/staff/import/" in _upload(client, big)
+
+
+def test_sqlite_runs_in_write_ahead_log_mode_so_pages_read_during_an_import(app: Flask) -> None:
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        pytest.skip("SQLite only")
+    with app.app_context():
+        assert db.session.execute(text("PRAGMA journal_mode")).scalar() == "wal"
