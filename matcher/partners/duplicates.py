@@ -70,10 +70,12 @@ def domain_key(website: str) -> str:
 
 
 def _key_pairs(new_ids: set[int]) -> dict[tuple[int, int], str]:
-    """Pairs sharing a normalised name or a website domain, with at least one side among the new ids."""
+    """Each new record sharing a normalised name or website domain with others, paired with the
+    group's earliest record: one flag per record, not one per pair (a funder's list can hold
+    hundreds of operations of one beneficiary)."""
     by_key: dict[tuple[str, str], list[int]] = defaultdict(list)
     for organisation_id, name, website in db.session.execute(
-        select(Organisation.id, Organisation.name, Organisation.website)
+        select(Organisation.id, Organisation.name, Organisation.website).order_by(Organisation.id)
     ):
         if key := name_key(name):
             by_key[("name", key)].append(organisation_id)
@@ -81,15 +83,14 @@ def _key_pairs(new_ids: set[int]) -> dict[tuple[int, int], str]:
             by_key[("website", key)].append(organisation_id)
     pairs: dict[tuple[int, int], str] = {}
     for (reason, _key), ids in by_key.items():
-        for new in new_ids.intersection(ids):
-            for other in ids:
-                if other != new:
-                    pairs.setdefault((min(new, other), max(new, other)), reason)
+        earliest = ids[0]
+        for new in new_ids.intersection(ids[1:]):
+            pairs.setdefault((earliest, new), reason)
     return pairs
 
 
 def _description_pairs(new_ids: set[int]) -> dict[tuple[int, int], str]:
-    """Pairs in one country whose description vectors are nearly the same."""
+    """Each new record paired with the most similar other record of its country, when nearly the same."""
     countries = set(db.session.scalars(select(Organisation.country).where(Organisation.id.in_(new_ids))))
     pairs: dict[tuple[int, int], str] = {}
     for country in countries:
@@ -104,11 +105,12 @@ def _description_pairs(new_ids: set[int]) -> dict[tuple[int, int], str]:
         mine = np.flatnonzero(np.isin(ids, list(new_ids)))
         for start in range(0, len(mine), BLOCK):
             block = mine[start : start + BLOCK]
-            similar = vectors[block] @ vectors.T >= SAME_DESCRIPTION
-            for row, column in zip(*np.nonzero(similar), strict=True):
-                first, second = int(ids[block[row]]), int(ids[column])
-                if first != second:
-                    pairs.setdefault((min(first, second), max(first, second)), "description")
+            scores = vectors[block] @ vectors.T
+            scores[np.arange(len(block)), block] = -1.0  # not oneself
+            best = scores.argmax(axis=1)
+            for row in np.flatnonzero(scores[np.arange(len(block)), best] >= SAME_DESCRIPTION):
+                first, second = int(ids[block[row]]), int(ids[best[row]])
+                pairs.setdefault((min(first, second), max(first, second)), "description")
     return pairs
 
 
@@ -118,12 +120,7 @@ def flag_duplicates(organisation_ids: Iterable[int]) -> int:
     if not new_ids:
         return 0
     pairs = _description_pairs(new_ids) | _key_pairs(new_ids)  # a shared name or website is the clearer reason
-    known = {
-        (flag.first_id, flag.second_id)
-        for flag in db.session.scalars(
-            select(DuplicateFlag).where(or_(DuplicateFlag.first_id.in_(new_ids), DuplicateFlag.second_id.in_(new_ids)))
-        )
-    }
+    known = set(db.session.execute(select(DuplicateFlag.first_id, DuplicateFlag.second_id)).tuples())
     fresh = [
         DuplicateFlag(first_id=a, second_id=b, reason=reason) for (a, b), reason in pairs.items() if (a, b) not in known
     ]
