@@ -22,5 +22,12 @@ def _secure(response: Response) -> Response:
     return response
 
 
+def keep_private(response: Response) -> Response:
+    """Pages behind a private link or a sign-in stay out of caches and search engines."""
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Robots-Tag"] = "noindex"
+    return response
+
+
 def init_app(app: Flask) -> None:
     app.after_request(_secure)

@@ -91,11 +91,10 @@ def close(request: IntroductionRequest, actor: str, note: str = "") -> None:
 
 
 def by_consent_token(token: str) -> IntroductionRequest | None:
-    if not token or len(token) > 2 * access.TOKEN_BYTES:
+    hashed = access.lookup_hash(token)
+    if hashed is None:
         return None
-    return db.session.scalar(
-        select(IntroductionRequest).where(IntroductionRequest.consent_token_hash == access.token_hash(token))
-    )
+    return db.session.scalar(select(IntroductionRequest).where(IntroductionRequest.consent_token_hash == hashed))
 
 
 def answer(request: IntroductionRequest, accept: bool) -> None:

@@ -25,8 +25,14 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def lookup_hash(token: str) -> str | None:
+    """The hash to look a token up by; None for a token that cannot be one of ours."""
+    return token_hash(token) if token and len(token) <= 2 * TOKEN_BYTES else None
+
+
 def find_by_token(token: str) -> Organisation | None:
     """The organisation that the private link opens, or None for an unknown or malformed token."""
-    if not token or len(token) > 2 * TOKEN_BYTES:
+    hashed = lookup_hash(token)
+    if hashed is None:
         return None
-    return db.session.scalar(select(Organisation).where(Organisation.access_token_hash == token_hash(token)))
+    return db.session.scalar(select(Organisation).where(Organisation.access_token_hash == hashed))

@@ -20,6 +20,7 @@ from matcher.partners.models import Organisation
 from matcher.partners.operations import SELF, delete_organisation, submit_profile, update_organisation
 from matcher.profiles.forms import DeleteForm, FiltersForm, IntroductionForm, OrganisationFields, ProfileForm
 from matcher.profiles.personal_data import personal_data
+from matcher.security import keep_private
 
 bp = Blueprint("profiles", __name__, template_folder="templates")
 
@@ -43,12 +44,7 @@ def owned(token: str) -> Organisation:
     return opened(token) or abort(404)
 
 
-@bp.after_request
-def keep_private(response: Response) -> Response:
-    """Private pages stay out of caches and search engines."""
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Robots-Tag"] = "noindex"
-    return response
+bp.after_request(keep_private)
 
 
 @bp.route("/find-partners", methods=["GET", "POST"])

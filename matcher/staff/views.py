@@ -29,6 +29,7 @@ from matcher.partners.importing import ColumnMapping
 from matcher.partners.models import Organisation
 from matcher.partners.operations import InvalidOrganisation, update_organisation
 from matcher.partners.vocabulary import LEGAL_FORMS, Status
+from matcher.security import keep_private
 from matcher.staff import accounts
 from matcher.staff.dashboard import dashboard as dashboard_figures
 from matcher.staff.forms import AccountForm, LoginForm, NoteForm, RoleForm, StaffOrganisationForm, UploadForm
@@ -70,10 +71,7 @@ def require_staff() -> Any:
     return None
 
 
-@bp.after_request
-def keep_private(response: Any) -> Any:
-    response.headers["Cache-Control"] = "no-store"
-    return response
+bp.after_request(keep_private)
 
 
 def login_limit() -> str:
