@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -16,11 +17,11 @@ from sqlalchemy import func, select, text
 
 from matcher.extensions import db
 from matcher.partners.essglobal import COLUMNS as ESSGLOBAL_COLUMNS
-from matcher.partners.models import Organisation
+from matcher.partners.models import Organisation, utcnow
 from matcher.partners.operations import create_organisation
 from matcher.partners.vocabulary import Status
 from matcher.staff.accounts import create_staff
-from matcher.staff.import_jobs import ImportJob
+from matcher.staff.import_jobs import STALE_AFTER, ImportJob
 from tests.partner_data import TARGETS
 from tests.web import csrf_token, page_text, submit, translated
 
@@ -156,6 +157,32 @@ def test_the_esif_file_imports_through_the_browser_with_a_mapping(
     client.post(url, data={"csrf_token": csrf_token(client, url), "action": "import", "skip_invalid": "y", **mapping})
     again = _wait(app, url)
     assert again.report["imported"] == 0 and again.report["already_present"] == job.report["imported"]
+
+
+def test_an_import_whose_process_died_shows_as_interrupted_and_resumes(
+    app: Flask, client: FlaskClient, tmp_path: Path
+) -> None:
+    _sign_in(app, client)
+    url = _upload(client, _csv(tmp_path / "network.csv", ROWS[:2]))
+    job_id = int(url.rsplit("/", 1)[1])
+    with app.app_context():
+        create_organisation(
+            {
+                "name": "Kooperative Grünes Rad",
+                "country": "AT",
+                "description": ROWS[0]["Text"],
+                "source_reference": "r1",
+            }
+        )
+        job = db.session.get(ImportJob, job_id)
+        job.status, job.heartbeat_at = "running", utcnow() - STALE_AFTER - timedelta(seconds=1)
+        db.session.commit()
+    page = page_text(client.get(url))
+    assert translated(app, "interrupted (start it again to resume)") in page
+    client.post(url, data={"csrf_token": csrf_token(client, url), "action": "import", **MAPPING})
+    job = _wait(app, url)
+    assert job.status == "done" and job.report["imported"] == 1 and job.report["already_present"] == 1
+    assert _count(app) == 2
 
 
 def test_exports_as_csv_xlsx_and_essglobal_without_contacts_unless_asked(app: Flask, client: FlaskClient) -> None:

@@ -120,7 +120,9 @@ def flag_duplicates(organisation_ids: Iterable[int]) -> int:
     if not new_ids:
         return 0
     pairs = _description_pairs(new_ids) | _key_pairs(new_ids)  # a shared name or website is the clearer reason
-    known = set(db.session.execute(select(DuplicateFlag.first_id, DuplicateFlag.second_id)).tuples())
+    known = {
+        (first, second) for first, second in db.session.execute(select(DuplicateFlag.first_id, DuplicateFlag.second_id))
+    }
     fresh = [
         DuplicateFlag(first_id=a, second_id=b, reason=reason) for (a, b), reason in pairs.items() if (a, b) not in known
     ]

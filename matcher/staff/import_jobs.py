@@ -1,8 +1,9 @@
 """Imports started from the browser: the file is kept, validated in a preview, then imported in a
 background thread whose progress is stored in the database, so any worker can show it.
 
-An interrupted import (the process stopped) resumes when started again: rows whose
-source_reference is already stored are skipped.
+A running import writes a heartbeat; one whose heartbeat has stopped (its process died) is shown
+as interrupted and can be started again: it resumes, since rows whose source_reference is
+already stored are skipped.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import threading
 import uuid
 from dataclasses import asdict
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,9 @@ from matcher.partners.models import utcnow
 
 SUFFIXES = (".csv", ".xlsx")
 REPORTED_ERRORS = 500
+HEARTBEAT_SECONDS = 15
+# A running job silent for this long has lost its process.
+STALE_AFTER = timedelta(seconds=8 * HEARTBEAT_SECONDS)
 
 
 class ImportJob(db.Model):
@@ -43,6 +47,18 @@ class ImportJob(db.Model):
     report: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     failure: Mapped[str] = mapped_column(Text, default="")
     finished_at: Mapped[datetime | None]
+    heartbeat_at: Mapped[datetime | None]
+
+    @property
+    def state(self) -> str:
+        """The status, with "interrupted" for a running job whose heartbeat has stopped."""
+        if self.status == "running" and (self.heartbeat_at or self.created_at) < utcnow() - STALE_AFTER:
+            return "interrupted"
+        return self.status
+
+    @property
+    def startable(self) -> bool:
+        return self.state != "running"
 
     def header(self) -> list[str]:
         return read_rows(Path(self.stored_path))[0]
@@ -79,7 +95,7 @@ def preview(job: ImportJob, mapping: ColumnMapping) -> dict[str, Any]:
 
 def start(job: ImportJob, mapping: ColumnMapping, skip_invalid: bool) -> threading.Thread:
     job.mapping = {"columns": mapping.columns, "defaults": mapping.defaults, "status": mapping.status}
-    job.skip_invalid, job.status, job.failure = skip_invalid, "running", ""
+    job.skip_invalid, job.status, job.failure, job.heartbeat_at = skip_invalid, "running", "", utcnow()
     db.session.commit()
     thread = threading.Thread(
         target=_run, args=(current_app._get_current_object(), job.id), name=f"import-{job.id}", daemon=True
@@ -100,7 +116,24 @@ def _progress(job_id: int) -> Any:
     return advance
 
 
+def _beat(app: Flask, job_id: int, stopped: threading.Event) -> None:
+    """Marks the job alive every few seconds until the import ends."""
+    with app.app_context():
+        while not stopped.wait(HEARTBEAT_SECONDS):
+            with db.engine.begin() as connection:
+                connection.execute(update(ImportJob).where(ImportJob.id == job_id).values(heartbeat_at=utcnow()))
+
+
 def _run(app: Flask, job_id: int) -> None:
+    stopped = threading.Event()
+    threading.Thread(target=_beat, args=(app, job_id, stopped), name=f"import-{job_id}-heartbeat", daemon=True).start()
+    try:
+        _import(app, job_id)
+    finally:
+        stopped.set()
+
+
+def _import(app: Flask, job_id: int) -> None:
     with app.app_context():
         job = db.session.get(ImportJob, job_id)
         assert job is not None

@@ -46,6 +46,7 @@ IMPORT_STATUSES = {
     "running": _l("importing"),
     "done": _l("finished"),
     "failed": _l("failed"),
+    "interrupted": _l("interrupted (start it again to resume)"),
 }
 
 

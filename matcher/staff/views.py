@@ -314,7 +314,7 @@ def import_mapping(job_id: int) -> Any:
     form = NoteForm()
     preview_report = None
     mapping = _mapping_from(request.form, header) if request.method == "POST" else ColumnMapping.identity(header)
-    if form.validate_on_submit() and job.status in ("uploaded", "done", "failed"):
+    if form.validate_on_submit() and job.startable:
         if (
             not mapping.columns.get("name")
             or not mapping.columns.get("description")
