@@ -1,5 +1,6 @@
-"""Matching: composes the engine (vectors) and the partner database (who may be suggested)."""
+"""Matching: composes the engine (vectors, keywords) and the partner database (who may be suggested)."""
 
-from matcher.matching.ranking import Filters, Profile, Result, match, search
+from matcher.matching.ranking import Filters, Profile, Result, match
+from matcher.matching.search import SearchPage, search, search_page
 
-__all__ = ["Filters", "Profile", "Result", "match", "search"]
+__all__ = ["Filters", "Profile", "Result", "SearchPage", "match", "search", "search_page"]

@@ -1,7 +1,9 @@
-"""match() and search(): query vectors against the index, restricted, boosted and explained."""
+"""match(): a profile's vectors against the index, restricted, boosted and explained; the pieces
+search() shares (filters, candidates scored part by part)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,7 +20,6 @@ from matcher.partners.vocabulary import Status
 # Weights of the compared parts in a match. Description against description carries most;
 # what one seeks against what the other offers comes next; the reverse direction last.
 MATCH_WEIGHTS = {"description": 0.6, "their_offer": 0.25, "their_need": 0.15}
-SEARCH_WEIGHTS = {"description": 0.7, "offers": 0.3}
 # Which index field each part is compared with.
 PART_FIELDS = {"description": "description", "their_offer": "offers", "their_need": "seeks", "offers": "offers"}
 MIN_POOL = 100
@@ -35,6 +36,7 @@ class Filters:
     themes: tuple[str, ...] = ()
     languages: tuple[str, ...] = ()
     partnership_types: tuple[str, ...] = ()
+    sizes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,7 @@ class Result:
     explanation: Explanation
 
 
-def _allowed(filters: Filters, exclude_country: str = "") -> set[int]:
+def allowed_ids(filters: Filters, exclude_country: str = "") -> set[int]:
     """Ids of the published organisations that pass the filters.
 
     List fields (JSON) are read and checked only when a filter asks for them: decoding them for
@@ -88,6 +90,8 @@ def _allowed(filters: Filters, exclude_country: str = "") -> set[int]:
         query = query.where(Organisation.country.in_(filters.countries))
     if filters.legal_forms:
         query = query.where(Organisation.legal_form.in_(filters.legal_forms))
+    if filters.sizes:
+        query = query.where(Organisation.size.in_(filters.sizes))
     return {
         row[0]
         for row in db.session.execute(query)
@@ -95,10 +99,38 @@ def _allowed(filters: Filters, exclude_country: str = "") -> set[int]:
     }
 
 
-def _query_vector(text: str, language: str, role: Role = "query") -> np.ndarray:
+def query_vector(text: str, language: str, role: Role = "query") -> np.ndarray:
     service = index_service()
     raw = service.embedder.encode([text], role)
     return service.centering.apply(raw, [language or detect_language(text)], role)[0]
+
+
+def scored_candidates(
+    queries: dict[str, np.ndarray], allowed: set[int], pool: int, extra: Iterable[int] = ()
+) -> dict[int, dict[str, float]]:
+    """Candidates gathered from each part's index (plus `extra` ids), every part scored exactly."""
+    candidates = set(extra) & allowed
+    with index_service().current() as bundle:
+        for part, vector in queries.items():
+            candidates.update(i for i, _ in bundle.field(PART_FIELDS[part]).search(vector, pool, allowed))
+        stored = {part: bundle.field(PART_FIELDS[part]).vectors(candidates) for part in queries}
+    return {
+        i: {part: float(stored[part][i] @ vector) for part, vector in queries.items() if i in stored[part]}
+        for i in candidates
+    }
+
+
+def weighted(parts: dict[str, float], weights: dict[str, float]) -> float:
+    """The parts' weighted mean, over the parts the candidate has."""
+    total = sum(weights[part] for part in parts)
+    return sum(weights[part] * value for part, value in parts.items()) / total if total else 0.0
+
+
+def organisations_by_id(ids: Iterable[int]) -> dict[int, Organisation]:
+    ids = list(ids)
+    if not ids:
+        return {}
+    return {o.id: o for o in db.session.scalars(select(Organisation).where(Organisation.id.in_(ids)))}
 
 
 def _rank(
@@ -111,29 +143,18 @@ def _rank(
 ) -> list[Result]:
     """Gather candidates from each part's index, score every part exactly, boost, sort."""
     pool = max(MIN_POOL, 10 * k) if not per_country else max(SPREAD_POOL, 50 * k)
-    candidates: set[int] = set()
-    with index_service().current() as bundle:
-        for part, vector in queries.items():
-            candidates.update(i for i, _ in bundle.field(PART_FIELDS[part]).search(vector, pool, allowed))
-        stored = {part: bundle.field(PART_FIELDS[part]).vectors(candidates) for part in queries}
-    organisations = (
-        db.session.scalars(select(Organisation).where(Organisation.id.in_(candidates))) if candidates else []
-    )
-    results = []
-    for organisation in organisations:
-        parts = {
-            part: float(stored[part][organisation.id] @ queries[part])
-            for part in queries
-            if organisation.id in stored[part]
-        }
-        total = sum(weights[part] for part in parts)
-        semantic = sum(weights[part] * value for part, value in parts.items()) / total
-        results.append(Result(organisation, explain(semantic, parts, organisation, wishes)))
+    scored = scored_candidates(queries, allowed, pool)
+    organisations = organisations_by_id(scored)
+    results = [
+        Result(organisations[i], explain(weighted(parts, weights), parts, organisations[i], wishes))
+        for i, parts in scored.items()
+        if parts
+    ]
     results.sort(key=lambda r: (-r.explanation.score, r.organisation.id))
-    return _spread(results, k, per_country) if per_country else results[:k]
+    return spread(results, k, per_country) if per_country else results[:k]
 
 
-def _spread(ranked: list[Result], k: int, per_country: int) -> list[Result]:
+def spread(ranked: list[Result], k: int, per_country: int) -> list[Result]:
     """The best k with at most `per_country` from one country, as long as other countries have
     candidates; the list is filled up from the remaining ones in rank order otherwise."""
     taken: list[Result] = []
@@ -147,26 +168,19 @@ def _spread(ranked: list[Result], k: int, per_country: int) -> list[Result]:
                 return taken
     chosen = {id(r) for r in taken}
     taken += [r for r in ranked if id(r) not in chosen][: k - len(taken)]
-    taken.sort(key=lambda r: (-r.explanation.score, r.organisation.id))
+    position = {id(r): i for i, r in enumerate(ranked)}
+    taken.sort(key=lambda r: position[id(r)])
     return taken
 
 
 def match(profile: Profile, k: int = 10, filters: Filters = Filters(), per_country: int | None = None) -> list[Result]:
     """Best partners for the profile in other member states, published only, explained."""
     language = profile.language or detect_language(profile.description)
-    queries = {"description": _query_vector(profile.description, language)}
+    queries = {"description": query_vector(profile.description, language)}
     if profile.seeks:
-        queries["their_offer"] = _query_vector(profile.seeks, language)
+        queries["their_offer"] = query_vector(profile.seeks, language)
     if profile.offers:
-        queries["their_need"] = _query_vector(profile.offers, language)
+        queries["their_need"] = query_vector(profile.offers, language)
     wishes = Wishes(profile.themes, profile.languages, profile.partnership_types)
-    allowed = _allowed(filters, exclude_country=profile.country)
+    allowed = allowed_ids(filters, exclude_country=profile.country)
     return _rank(queries, MATCH_WEIGHTS, allowed, k, wishes, per_country)
-
-
-def search(text: str, k: int = 10, filters: Filters = Filters(), per_country: int | None = None) -> list[Result]:
-    """Published organisations whose description or offer answers a free-text query, in any language."""
-    vector = _query_vector(text, detect_language(text))
-    queries = {"description": vector, "offers": vector}
-    wishes = Wishes(filters.themes, filters.languages, filters.partnership_types)
-    return _rank(queries, SEARCH_WEIGHTS, _allowed(filters), k, wishes, per_country)

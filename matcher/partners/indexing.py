@@ -1,6 +1,6 @@
-"""The one place where committed changes reach the vector index.
+"""The one place where committed changes reach the indexes (vectors, and keywords for search).
 
-Each process holds its own replica of the index. It follows the database's change sequence:
+Each process holds its own replica of each index. It follows the database's change sequence:
 after a commit (or before a search) it applies every change after its watermark, so a change
 written by any process becomes visible everywhere without a rebuild. The file on disk is a
 snapshot that makes start-up fast; it can always be rebuilt from the stored vectors.
@@ -23,6 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from matcher.engine.centering import LanguageCentering, centering_id
 from matcher.engine.embedding import from_bytes, shared_embedder
 from matcher.engine.index import IndexBundle, VectorIndex
+from matcher.engine.keywords import KeywordReplica
 from matcher.extensions import db
 from matcher.partners.models import Change, Organisation
 from matcher.partners.vocabulary import Status
@@ -79,6 +80,7 @@ class IndexService:
         self.approx_threshold = approx_threshold
         self._centering: LanguageCentering | None = None
         self._bundle: IndexBundle | None = None
+        self._keywords: KeywordReplica | None = None
         self._unsaved = 0
         self._lock = threading.RLock()
 
@@ -165,12 +167,19 @@ class IndexService:
         if self._unsaved >= SNAPSHOT_EVERY:
             self.save()
 
+    def _changes_after(self, watermark: int) -> tuple[int, list[int]]:
+        """The latest change and the organisations changed after the watermark."""
+        latest = latest_change()
+        if latest == watermark:
+            return latest, []
+        return latest, sorted(set(db.session.scalars(select(Change.organisation_id).where(Change.seq > watermark))))
+
     def _replay(self, bundle: IndexBundle) -> int:
         """Apply the changes after the bundle's watermark; return how many organisations changed."""
-        latest = latest_change()
-        if latest == bundle.watermark:
+        latest, changed = self._changes_after(bundle.watermark)
+        if not changed:
+            bundle.watermark = latest
             return 0
-        changed = sorted(set(db.session.scalars(select(Change.organisation_id).where(Change.seq > bundle.watermark))))
         bundle.remove(changed)
         for start in range(0, len(changed), CHUNK):
             published = db.session.scalars(self._published(changed[start : start + CHUNK]))
@@ -178,6 +187,34 @@ class IndexService:
                 bundle.field(name).upsert(np.array(ids, dtype=np.int64), vectors)
         bundle.watermark = latest
         return len(changed)
+
+    def _texts(self, ids: Iterable[int] | None = None) -> dict[int, str]:
+        """What keyword search reads of each published organisation."""
+        query = select(
+            Organisation.id,
+            Organisation.name,
+            Organisation.city,
+            Organisation.region,
+            Organisation.description,
+            Organisation.offers,
+        ).where(Organisation.status == Status.PUBLISHED)
+        if ids is not None:
+            query = query.where(Organisation.id.in_(list(ids)))
+        return {row[0]: "\n".join(row[1:]) for row in db.session.execute(query.execution_options(yield_per=CHUNK))}
+
+    def keywords(self) -> KeywordReplica:
+        """The keyword replica, built on first use, then following the change sequence."""
+        with self._lock:
+            if self._keywords is not None:
+                latest, changed = self._changes_after(self._keywords.watermark)
+                if len(changed) <= CHUNK:
+                    self._keywords.apply(changed, self._texts(changed), latest)
+                else:
+                    self._keywords = None
+            if self._keywords is None or self._keywords.needs_rebuild:
+                watermark = latest_change()
+                self._keywords = KeywordReplica(self._texts(), watermark)
+            return self._keywords
 
     @contextmanager
     def current(self) -> Iterator[IndexBundle]:
@@ -252,5 +289,6 @@ def warm_up(app: Flask) -> None:
     with app.app_context():
         try:
             index_service().sync()
+            index_service().keywords()
         except SQLAlchemyError as error:
             log.warning("index not loaded at start-up (database not ready: %s); it will load on first use", error)

@@ -1,18 +1,31 @@
-"""Home page and a cross-lingual search over published partners."""
+"""Home page and the cross-lingual search over published partners (facets, pages, passages)."""
 
 from __future__ import annotations
 
 from flask import Blueprint, render_template, request
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
+from matcher import matching
+from matcher.engine.language import EU_LANGUAGES
 from matcher.extensions import db
-from matcher.matching import Filters, search
+from matcher.matching import Filters
+from matcher.matching.passages import passages
 from matcher.partners.models import Organisation
-from matcher.partners.vocabulary import Status
+from matcher.partners.vocabulary import EU_COUNTRIES, LEGAL_FORMS, PARTNERSHIP_TYPES, SIZES, THEMES, Status
 
 bp = Blueprint("public", __name__, template_folder="templates")
 
 MAX_QUERY = 500
+# Facet (a Filters field) -> its URL parameter, heading and known codes.
+FACETS = {
+    "countries": ("country", _l("Countries"), EU_COUNTRIES),
+    "legal_forms": ("legal_form", _l("Legal forms"), tuple(LEGAL_FORMS)),
+    "themes": ("theme", _l("Themes"), tuple(THEMES)),
+    "languages": ("language", _l("Languages spoken"), EU_LANGUAGES),
+    "partnership_types": ("partnership_type", _l("Kinds of partnership"), tuple(PARTNERSHIP_TYPES)),
+    "sizes": ("size", _l("Size"), tuple(SIZES)),
+}
 
 
 @bp.get("/")
@@ -26,12 +39,34 @@ def home() -> str:
     return render_template("public/home.html", per_country=per_country, total=sum(n for _, n in per_country))
 
 
+def _filters() -> Filters:
+    """The filters of the query string; unknown codes are dropped."""
+    return Filters(
+        **{
+            facet: tuple(code for code in request.args.getlist(param) if code in known)
+            for facet, (param, _title, known) in FACETS.items()
+        }
+    )
+
+
 @bp.get("/search")
 def search_page() -> str:
     query = request.args.get("q", "").strip()[:MAX_QUERY]
-    country = request.args.get("country", "")
-    results = search(query, k=20, filters=Filters(countries=(country,) if country else ())) if query else []
-    return render_template("public/search.html", query=query, results=results)
+    filters = _filters()
+    arguments = {param: list(getattr(filters, facet)) for facet, (param, *_rest) in FACETS.items()}
+    if not query:
+        return render_template("public/search.html", query=query, found=None, arguments=arguments)
+    found = matching.search_page(query, filters, page=request.args.get("page", 1, type=int))
+    return render_template(
+        "public/search.html",
+        query=query,
+        found=found,
+        facets=FACETS,
+        arguments=arguments,
+        filtered=any(arguments.values()),
+        passages=passages(query, [r.organisation for r in found.results]),
+        by_country=[(value.code, value.count) for value in found.facets["countries"]],
+    )
 
 
 @bp.get("/privacy")
