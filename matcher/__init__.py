@@ -62,12 +62,24 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     templating.init_app(app)
     cli.register(app)
 
+    from matcher.alerts.views import bp as alerts_bp
+    from matcher.consortia.views import bp as consortia_bp
     from matcher.errors.views import bp as errors_bp
     from matcher.introductions.views import bp as introductions_bp
     from matcher.profiles.views import bp as profiles_bp
     from matcher.public.views import bp as public_bp
+    from matcher.shortlists.views import bp as shortlists_bp
     from matcher.staff.views import bp as staff_bp
 
-    for blueprint in (public_bp, profiles_bp, introductions_bp, staff_bp, errors_bp):
+    for blueprint in (
+        public_bp,
+        profiles_bp,
+        introductions_bp,
+        staff_bp,
+        shortlists_bp,
+        alerts_bp,
+        consortia_bp,
+        errors_bp,
+    ):
         app.register_blueprint(blueprint)
     return app

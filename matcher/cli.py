@@ -188,6 +188,7 @@ FILTER_OPTIONS = (
     ("--theme", "themes"),
     ("--language", "languages"),
     ("--partnership-type", "partnership_types"),
+    ("--size", "sizes"),
 )
 
 
@@ -262,7 +263,7 @@ def match_command(
 @_filter_options
 @with_appcontext
 def search_command(text: str, k: int, as_json: bool, per_country: int | None, **options: tuple[str, ...]) -> None:
-    """Published organisations answering TEXT, in any language."""
+    """Published organisations answering TEXT, in any language (meaning and keywords fused)."""
     _print(search(text, k, _filters(options), per_country), as_json)
 
 
@@ -287,6 +288,8 @@ def staff_create(email: str, admin: bool, password: str) -> None:
 
 
 def register(app: Flask) -> None:
+    from matcher.alerts.cli import alerts
+
     for command in (
         model,
         database,
@@ -297,5 +300,6 @@ def register(app: Flask) -> None:
         match_command,
         search_command,
         staff,
+        alerts,
     ):
         app.cli.add_command(command)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Iterable
 from pathlib import Path
+from typing import BinaryIO
 
 from openpyxl import Workbook
 from sqlalchemy import select
@@ -34,24 +36,38 @@ def export_rows(statuses: Iterable[str], include_contact: bool = False) -> Itera
         yield [_cell(getattr(organisation, column)) for column in columns]
 
 
-def write_export(path: Path, statuses: Iterable[str] = (), include_contact: bool = False) -> int:
-    """Write the file (format from its suffix) and return the number of organisations."""
-    columns = list(export_columns(include_contact))
-    rows = export_rows(statuses, include_contact)
+def write_table(target: BinaryIO, columns: list[str], rows: Iterable[list[object]], kind: str) -> int:
+    """Write a header and rows as "xlsx" or "csv" (UTF-8); return the number of rows."""
     count = 0
-    if path.suffix.lower() == ".xlsx":
+    if kind == "xlsx":
         book = Workbook(write_only=True)
         sheet = book.create_sheet("organisations")
         sheet.append(columns)
         for row in rows:
             sheet.append(row)
             count += 1
-        book.save(path)
+        book.save(target)
         return count
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(columns)
-        for row in rows:
-            writer.writerow(row)
-            count += 1
+    text = io.TextIOWrapper(target, encoding="utf-8", newline="")
+    writer = csv.writer(text)
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow(row)
+        count += 1
+    text.flush()
+    text.detach()
     return count
+
+
+def table_bytes(columns: list[str], rows: Iterable[list[object]], kind: str) -> bytes:
+    """A small table (a shortlist, a consortium) as the bytes of a CSV or XLSX download."""
+    buffer = io.BytesIO()
+    write_table(buffer, columns, rows, kind)
+    return buffer.getvalue()
+
+
+def write_export(path: Path, statuses: Iterable[str] = (), include_contact: bool = False) -> int:
+    """Write the file (format from its suffix) and return the number of organisations."""
+    kind = "xlsx" if path.suffix.lower() == ".xlsx" else "csv"
+    with path.open("wb") as handle:
+        return write_table(handle, list(export_columns(include_contact)), export_rows(statuses, include_contact), kind)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, Response, make_response, render_template, request
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from sqlalchemy import func, select
 
 from matcher import matching
@@ -13,6 +14,8 @@ from matcher.matching import Filters
 from matcher.matching.passages import passages
 from matcher.partners.models import Organisation
 from matcher.partners.vocabulary import EU_COUNTRIES, LEGAL_FORMS, PARTNERSHIP_TYPES, SIZES, THEMES, Status
+from matcher.security import keep_private
+from matcher.shortlists.views import shortlists_for
 
 bp = Blueprint("public", __name__, template_folder="templates")
 
@@ -50,23 +53,29 @@ def _filters() -> Filters:
 
 
 @bp.get("/search")
-def search_page() -> str:
+def search_page() -> Response:
     query = request.args.get("q", "").strip()[:MAX_QUERY]
     filters = _filters()
     arguments = {param: list(getattr(filters, facet)) for facet, (param, *_rest) in FACETS.items()}
     if not query:
-        return render_template("public/search.html", query=query, found=None, arguments=arguments)
+        return make_response(render_template("public/search.html", query=query, found=None, arguments=arguments))
     found = matching.search_page(query, filters, page=request.args.get("page", 1, type=int))
-    return render_template(
-        "public/search.html",
-        query=query,
-        found=found,
-        facets=FACETS,
-        arguments=arguments,
-        filtered=any(arguments.values()),
-        passages=passages(query, [r.organisation for r in found.results]),
-        by_country=[(value.code, value.count) for value in found.facets["countries"]],
+    page = make_response(
+        render_template(
+            "public/search.html",
+            query=query,
+            found=found,
+            facets=FACETS,
+            arguments=arguments,
+            filtered=any(arguments.values()),
+            passages=passages(query, [r.organisation for r in found.results]),
+            by_country=[(value.code, value.count) for value in found.facets["countries"]],
+            staff_view=current_user.is_authenticated,
+            shortlists=shortlists_for(current_user) if current_user.is_authenticated else [],
+        )
     )
+    # Signed-in staff see their shortlists on the page: it must not be cached.
+    return keep_private(page) if current_user.is_authenticated else page
 
 
 @bp.get("/privacy")
