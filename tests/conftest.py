@@ -32,8 +32,10 @@ def model_path() -> Path:
 
 
 @pytest.fixture(scope="session")
-def centering_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("centering") / "language-centering.npz"
+def centering_path() -> Path:
+    """The language offsets, fitted once per model and kept between test sessions (the file names
+    the model it belongs to; another model's offsets are fitted anew)."""
+    return Path(__file__).resolve().parents[1] / ".make" / "test-language-centering.npz"
 
 
 def _reset_postgres(url: str) -> None:

@@ -69,6 +69,7 @@ class SearchPage:
     pages: int
     per_page: int
     facets: dict[str, list[FacetValue]]
+    by_country: list[tuple[str, int]]  # the results per country (the countries facet ignores its own selection)
 
     @property
     def first_rank(self) -> int:
@@ -176,4 +177,5 @@ def search_page(text: str, filters: Filters = Filters(), page: int = 1, per_page
         pages=pages,
         per_page=per_page,
         facets=facets,
+        by_country=sorted(_counts(results, "country").items(), key=lambda item: (-item[1], item[0])),
     )

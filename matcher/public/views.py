@@ -69,7 +69,6 @@ def search_page() -> Response:
             arguments=arguments,
             filtered=any(arguments.values()),
             passages=passages(query, [r.organisation for r in found.results]),
-            by_country=[(value.code, value.count) for value in found.facets["countries"]],
             staff_view=current_user.is_authenticated,
             shortlists=shortlists_for(current_user) if current_user.is_authenticated else [],
         )
