@@ -75,6 +75,7 @@ def test_staff_save_a_search_with_its_filters_and_delete_it(app: Flask, client: 
             "legal_forms": [],
             "themes": ["work_integration"],
             "languages": [],
+            "description_languages": [],
             "partnership_types": [],
             "sizes": [],
         }
@@ -103,12 +104,12 @@ def test_staff_save_a_search_with_its_filters_and_delete_it(app: Flask, client: 
 def test_the_search_page_macro_carries_the_query_and_filters(app: Flask, client: FlaskClient) -> None:
     _sign_in(app, client)
     template = (
-        '{% from "alerts/macros.html" import save_search_form %}{{ save_search_form(query, filters) }}'
-        "{{ save_search_form(query, {'countries': ['PL'], 'sizes': ['small']}) }}"
+        '{% from "alerts/macros.html" import save_search_form %}{{ save_search_form(query, arguments) }}'
+        "{{ save_search_form(query, {'country': ['PL'], 'size': ['small']}) }}"
     )
     with app.test_request_context("/search"):
         html = render_template_string(
-            template, query="vélo", filters=Filters(countries=("DE", "IT"), themes=("work_integration",))
+            template, query="vélo", arguments={"country": ["DE", "IT"], "theme": ["work_integration"]}
         )
     assert html.count('action="/staff/saved-searches"') == 2 and 'name="csrf_token"' in html
     assert '<input name="q" type="hidden" value="vélo">' in html

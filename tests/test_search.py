@@ -271,6 +271,7 @@ FACET_ATTRIBUTES = {
     "legal_forms": ("legal_form", "legal_form"),
     "themes": ("themes", "theme"),
     "languages": ("languages", "language"),
+    "description_languages": ("description_language", "written_in"),
     "partnership_types": ("partnership_types", "partnership_type"),
     "sizes": ("size", "size"),
 }

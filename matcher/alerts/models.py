@@ -11,31 +11,12 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from matcher.extensions import db
 from matcher.matching import Filters
+from matcher.matching.filter_params import as_arguments
 from matcher.partners.models import Organisation, utcnow
-from matcher.partners.validation import KNOWN_LANGUAGES
-from matcher.partners.vocabulary import EU_COUNTRIES, LEGAL_FORMS, PARTNERSHIP_TYPES, SIZES, THEMES, normalise_country
 from matcher.staff.models import StaffUser
 
 MAX_NAME = 120
 MAX_QUERY = 500
-# Stored filter key -> the repeated parameter of the search page (and of the save form) -> known codes.
-FILTER_PARAMS: dict[str, tuple[str, frozenset[str]]] = {
-    "countries": ("country", frozenset(EU_COUNTRIES)),
-    "legal_forms": ("legal_form", frozenset(LEGAL_FORMS)),
-    "themes": ("theme", frozenset(THEMES)),
-    "languages": ("language", KNOWN_LANGUAGES),
-    "partnership_types": ("partnership_type", frozenset(PARTNERSHIP_TYPES)),
-    "sizes": ("size", frozenset(SIZES)),
-}
-
-
-def clean_filters(values: dict[str, list[str]]) -> dict[str, list[str]]:
-    """Each filter key with its known codes (in order, once each); unknown codes are dropped."""
-    cleaned: dict[str, list[str]] = {}
-    for key, (_param, known) in FILTER_PARAMS.items():
-        codes = [normalise_country(c) if key == "countries" else c.strip() for c in values.get(key) or []]
-        cleaned[key] = list(dict.fromkeys(code for code in codes if code in known))
-    return cleaned
 
 
 class SavedSearch(db.Model):
@@ -45,8 +26,7 @@ class SavedSearch(db.Model):
     owner_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(MAX_NAME))
     query: Mapped[str] = mapped_column(Text)
-    # {"countries": [...], "legal_forms": [...], "themes": [...], "languages": [...],
-    #  "partnership_types": [...], "sizes": [...]}: lists of codes, empty for no restriction.
+    # Filters field name -> list of codes (matching.filter_params), empty for no restriction.
     filters: Mapped[dict[str, list[str]]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_run_at: Mapped[datetime | None]
@@ -61,11 +41,7 @@ class SavedSearch(db.Model):
 
     def search_arguments(self) -> dict[str, Any]:
         """The search page's query parameters (q and the repeated filter parameters) that re-run it."""
-        arguments: dict[str, Any] = {"q": self.query}
-        for key, (param, _known) in FILTER_PARAMS.items():
-            if codes := (self.filters or {}).get(key):
-                arguments[param] = list(codes)
-        return arguments
+        return {"q": self.query, **as_arguments(self.filters or {})}
 
     def __repr__(self) -> str:
         return f"<SavedSearch {self.id} {self.name!r} owner={self.owner_id}>"

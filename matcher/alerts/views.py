@@ -10,8 +10,9 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from matcher.alerts.forms import ActionForm, SaveSearchForm
-from matcher.alerts.models import FILTER_PARAMS, MAX_NAME, SavedSearch, clean_filters
+from matcher.alerts.models import MAX_NAME, SavedSearch
 from matcher.extensions import db
+from matcher.matching.filter_params import FILTER_PARAMS, clean_filters, read_filters
 from matcher.security import keep_private
 from matcher.shortlists.views import local_path
 from matcher.staff.views import require_staff
@@ -23,7 +24,7 @@ bp.after_request(keep_private)
 
 def posted_filters() -> dict[str, list[str]]:
     """The filters of the posted form, from the search page's repeated parameters."""
-    return clean_filters({key: request.form.getlist(param) for key, (param, _known) in FILTER_PARAMS.items()})
+    return read_filters(request.form)
 
 
 def _index_page(form: SaveSearchForm, filters: dict[str, list[str]], status: int = 200) -> Any:

@@ -37,6 +37,7 @@ class Filters:
     languages: tuple[str, ...] = ()
     partnership_types: tuple[str, ...] = ()
     sizes: tuple[str, ...] = ()
+    description_languages: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,8 @@ def allowed_ids(filters: Filters, exclude_country: str = "") -> set[int]:
         query = query.where(Organisation.legal_form.in_(filters.legal_forms))
     if filters.sizes:
         query = query.where(Organisation.size.in_(filters.sizes))
+    if filters.description_languages:
+        query = query.where(Organisation.description_language.in_(filters.description_languages))
     return {
         row[0]
         for row in db.session.execute(query)

@@ -45,6 +45,7 @@ FACETS = {
     "legal_forms": "legal_form",
     "themes": "themes",
     "languages": "languages",
+    "description_languages": "description_language",
     "partnership_types": "partnership_types",
     "sizes": "size",
 }

@@ -8,26 +8,26 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from matcher import matching
-from matcher.engine.language import EU_LANGUAGES
 from matcher.extensions import db
-from matcher.matching import Filters
+from matcher.matching.filter_params import FILTER_PARAMS, as_arguments, as_filters, read_filters
 from matcher.matching.passages import passages
 from matcher.partners.models import Organisation
-from matcher.partners.vocabulary import EU_COUNTRIES, LEGAL_FORMS, PARTNERSHIP_TYPES, SIZES, THEMES, Status
+from matcher.partners.vocabulary import Status
 from matcher.security import keep_private
 from matcher.shortlists.views import shortlists_for
 
 bp = Blueprint("public", __name__, template_folder="templates")
 
 MAX_QUERY = 500
-# Facet (a Filters field) -> its URL parameter, heading and known codes.
-FACETS = {
-    "countries": ("country", _l("Countries"), EU_COUNTRIES),
-    "legal_forms": ("legal_form", _l("Legal forms"), tuple(LEGAL_FORMS)),
-    "themes": ("theme", _l("Themes"), tuple(THEMES)),
-    "languages": ("language", _l("Languages spoken"), EU_LANGUAGES),
-    "partnership_types": ("partnership_type", _l("Kinds of partnership"), tuple(PARTNERSHIP_TYPES)),
-    "sizes": ("size", _l("Size"), tuple(SIZES)),
+# The heading of each facet (a Filters field).
+FACET_TITLES = {
+    "countries": _l("Countries"),
+    "legal_forms": _l("Legal forms"),
+    "themes": _l("Themes"),
+    "languages": _l("Languages spoken"),
+    "description_languages": _l("Language of the description"),
+    "partnership_types": _l("Kinds of partnership"),
+    "sizes": _l("Size"),
 }
 
 
@@ -42,21 +42,11 @@ def home() -> str:
     return render_template("public/home.html", per_country=per_country, total=sum(n for _, n in per_country))
 
 
-def _filters() -> Filters:
-    """The filters of the query string; unknown codes are dropped."""
-    return Filters(
-        **{
-            facet: tuple(code for code in request.args.getlist(param) if code in known)
-            for facet, (param, _title, known) in FACETS.items()
-        }
-    )
-
-
 @bp.get("/search")
 def search_page() -> Response:
     query = request.args.get("q", "").strip()[:MAX_QUERY]
-    filters = _filters()
-    arguments = {param: list(getattr(filters, facet)) for facet, (param, *_rest) in FACETS.items()}
+    cleaned = read_filters(request.args)
+    filters, arguments = as_filters(cleaned), as_arguments(cleaned)
     if not query:
         return make_response(render_template("public/search.html", query=query, found=None, arguments=arguments))
     found = matching.search_page(query, filters, page=request.args.get("page", 1, type=int))
@@ -65,9 +55,10 @@ def search_page() -> Response:
             "public/search.html",
             query=query,
             found=found,
-            facets=FACETS,
+            facet_titles=FACET_TITLES,
+            filter_params=FILTER_PARAMS,
             arguments=arguments,
-            filtered=any(arguments.values()),
+            filtered=bool(arguments),
             passages=passages(query, [r.organisation for r in found.results]),
             staff_view=current_user.is_authenticated,
             shortlists=shortlists_for(current_user) if current_user.is_authenticated else [],

@@ -45,14 +45,15 @@ def local_path(target: str | None) -> str | None:
 
 
 def shortlists_for(user: StaffUser) -> list[Shortlist]:
-    """The lists the user may see and add to: their own and the shared ones, by name."""
+    """The lists the user may see and add to: their own and the shared ones, the newest first (the
+    list one is filling is the default choice)."""
     if not getattr(user, "is_authenticated", False):
         return []
     return list(
         db.session.scalars(
             select(Shortlist)
             .where(or_(Shortlist.owner_id == user.id, Shortlist.shared.is_(True)))
-            .order_by(Shortlist.name, Shortlist.id)
+            .order_by(Shortlist.id.desc())
         )
     )
 
