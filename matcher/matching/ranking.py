@@ -95,6 +95,8 @@ def allowed_ids(filters: Filters, exclude_country: str = "") -> set[int]:
         query = query.where(Organisation.size.in_(filters.sizes))
     if filters.description_languages:
         query = query.where(Organisation.description_language.in_(filters.description_languages))
+    if not wanted:
+        return set(db.session.scalars(query))
     return {
         row[0]
         for row in db.session.execute(query)

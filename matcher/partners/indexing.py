@@ -24,6 +24,7 @@ from matcher.engine.centering import LanguageCentering, centering_id
 from matcher.engine.embedding import from_bytes, shared_embedder
 from matcher.engine.index import IndexBundle, VectorIndex
 from matcher.engine.keywords import KeywordReplica
+from matcher.engine.language import detect_language
 from matcher.extensions import db
 from matcher.partners.models import Change, Organisation
 from matcher.partners.vocabulary import Status
@@ -285,7 +286,9 @@ def index_service() -> IndexService:
 
 
 def warm_up(app: Flask) -> None:
-    """Load the model, the language offsets and the index now, so the first request is not slow."""
+    """Load the model, the language offsets, the language detector and the indexes now, so the first
+    request is not slow."""
+    detect_language("warm-up")
     with app.app_context():
         try:
             index_service().sync()
