@@ -15,10 +15,8 @@ from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import create_engine, text
 
-from matcher import create_app
 from matcher.engine.model_build import build_model, default_model_dir
-from matcher.extensions import db
-from matcher.partners import migrations
+from tests.apps import make_app
 
 SHARED = Path(os.environ.get("MATCHER_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 ESIF = SHARED / "data" / "esif" / "operations.csv"
@@ -51,21 +49,7 @@ def app(tmp_path: Path, model_path: Path, centering_path: Path) -> Iterator[Flas
     if POSTGRES_URL:
         _reset_postgres(POSTGRES_URL)
     database_url = POSTGRES_URL or f"sqlite:///{tmp_path / 'test.sqlite3'}"
-    app = create_app(
-        {
-            "TESTING": True,
-            "SQLALCHEMY_DATABASE_URI": database_url,
-            "MATCHER_MODEL": str(model_path),
-            "MATCHER_INDEX_PATH": str(tmp_path / "index.npz"),
-            "MATCHER_CENTERING_PATH": str(centering_path),
-        }
-    )
-    with app.app_context():
-        migrations.upgrade()
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    yield from make_app(database_url, tmp_path, model_path, centering_path)
 
 
 @pytest.fixture()

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 from flask import Flask
 
-from matcher import create_app
 from matcher.engine.index import IndexBundle, VectorIndex
 from matcher.extensions import db
 from matcher.matching import Profile, match, search
@@ -16,6 +15,7 @@ from matcher.partners.indexing import index_service
 from matcher.partners.models import Embedding, Organisation
 from matcher.partners.operations import create_organisation, delete_organisation, set_status, update_organisation
 from matcher.partners.vocabulary import Status
+from tests.apps import another_process
 from tests.partner_data import QUERY_FR, TARGETS
 
 PROFILE = Profile(description=QUERY_FR["description"], country="FR")
@@ -23,22 +23,6 @@ PROFILE = Profile(description=QUERY_FR["description"], country="FR")
 
 def _names() -> set[str]:
     return {r.organisation.name for r in match(PROFILE, k=20)}
-
-
-def _restart(app: Flask) -> Flask:
-    """A new process's view: a fresh app on the same database and index file."""
-    return create_app(
-        {
-            key: app.config[key]
-            for key in (
-                "TESTING",
-                "SQLALCHEMY_DATABASE_URI",
-                "MATCHER_MODEL",
-                "MATCHER_INDEX_PATH",
-                "MATCHER_CENTERING_PATH",
-            )
-        }
-    )
 
 
 def test_changes_reach_the_index_at_once(app: Flask) -> None:
@@ -67,7 +51,7 @@ def test_index_survives_restart_and_agrees_with_database(app: Flask) -> None:
             create_organisation(record, status=Status.PUBLISHED)
         before = [(r.organisation.id, r.explanation.score) for r in match(PROFILE)]
         index_service().save()
-    restarted = _restart(app)
+    restarted = another_process(app)
     with restarted.app_context():
         report = index_service().check()
         assert report.ok, report
@@ -79,7 +63,7 @@ def test_changes_made_by_another_process_are_replayed(app: Flask) -> None:
     with app.app_context():
         create_organisation(TARGETS[0], status=Status.PUBLISHED)
         assert len(_names()) == 1
-    other = _restart(app)
+    other = another_process(app)
     with other.app_context():
         create_organisation(TARGETS[1], status=Status.PUBLISHED)
     with app.app_context():
@@ -93,7 +77,7 @@ def test_broken_snapshot_is_detected_and_rebuilt(app: Flask) -> None:
         index_service().save()
         path = Path(app.config["MATCHER_INDEX_PATH"])
         path.write_bytes(path.read_bytes()[:1000])
-    restarted = _restart(app)
+    restarted = another_process(app)
     with restarted.app_context():
         assert not index_service().check().snapshot_usable
         assert len(_names()) == 3

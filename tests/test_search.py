@@ -19,11 +19,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from flask import Flask
 
-from matcher import create_app
 from matcher.extensions import db
 from matcher.matching import search, search_page
 from matcher.matching.ranking import Filters
-from matcher.partners import migrations
 from matcher.partners.indexing import index_service
 from matcher.partners.models import Organisation
 from matcher.partners.operations import (
@@ -36,6 +34,7 @@ from matcher.partners.operations import (
     validated,
 )
 from matcher.partners.vocabulary import EU_COUNTRIES, LEGAL_FORMS, PARTNERSHIP_TYPES, Source, Status
+from tests.apps import another_process, make_app
 
 # Runs on its own SQLite database, so the PostgreSQL pass of CI skips it (-m "not slow").
 pytestmark = pytest.mark.slow
@@ -203,21 +202,7 @@ class Corpus:
 @pytest.fixture(scope="module")
 def search_app(tmp_path_factory: pytest.TempPathFactory, model_path: Path, centering_path: Path) -> Iterator[Flask]:
     folder = tmp_path_factory.mktemp("search")
-    app = create_app(
-        {
-            "TESTING": True,
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'search.sqlite3'}",
-            "MATCHER_MODEL": str(model_path),
-            "MATCHER_INDEX_PATH": str(folder / "index.npz"),
-            "MATCHER_CENTERING_PATH": str(centering_path),
-        }
-    )
-    with app.app_context():
-        migrations.upgrade()
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    yield from make_app(f"sqlite:///{folder / 'search.sqlite3'}", folder, model_path, centering_path)
 
 
 @pytest.fixture(scope="module")
@@ -488,18 +473,7 @@ def test_keyword_index_forgets_the_old_text_of_an_organisation_it_was_built_with
 def test_keyword_index_follows_changes_made_by_another_process(search_app: Flask, corpus: Corpus) -> None:
     with search_app.app_context():
         search(NEW_WORD)  # this process's replica exists before the other process writes
-    other = create_app(
-        {
-            key: search_app.config[key]
-            for key in (
-                "TESTING",
-                "SQLALCHEMY_DATABASE_URI",
-                "MATCHER_MODEL",
-                "MATCHER_INDEX_PATH",
-                "MATCHER_CENTERING_PATH",
-            )
-        }
-    )
+    other = another_process(search_app)
     with other.app_context():
         created = create_organisation(
             org(

@@ -1,0 +1,45 @@
+"""Apps for tests: one on a migrated database, and another process's view of the same data."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from flask import Flask
+
+from matcher import create_app
+from matcher.extensions import db
+from matcher.partners import migrations
+
+# What a second process on the same database and index file is configured with.
+SHARED_SETTINGS = (
+    "TESTING",
+    "SQLALCHEMY_DATABASE_URI",
+    "MATCHER_MODEL",
+    "MATCHER_INDEX_PATH",
+    "MATCHER_CENTERING_PATH",
+)
+
+
+def make_app(database_url: str, folder: Path, model_path: Path, centering_path: Path) -> Iterator[Flask]:
+    """An app on a migrated database, disposed of afterwards (for fixtures of any scope)."""
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "MATCHER_MODEL": str(model_path),
+            "MATCHER_INDEX_PATH": str(folder / "index.npz"),
+            "MATCHER_CENTERING_PATH": str(centering_path),
+        }
+    )
+    with app.app_context():
+        migrations.upgrade()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def another_process(app: Flask) -> Flask:
+    """A new process's view: a fresh app on the same database and index file."""
+    return create_app({key: app.config[key] for key in SHARED_SETTINGS})
