@@ -159,6 +159,21 @@ def test_the_esif_file_imports_through_the_browser_with_a_mapping(
     assert again.report["imported"] == 0 and again.report["already_present"] == job.report["imported"]
 
 
+def test_row_errors_of_a_background_import_are_worded_in_the_language_of_who_started_it(
+    app: Flask, client: FlaskClient, tmp_path: Path
+) -> None:
+    _sign_in(app, client)
+    url = _upload(client, _csv(tmp_path / "network.csv", ROWS))
+    client.post(f"{url}?lang=en", data={"csrf_token": csrf_token(client, url), "action": "import", **MAPPING})
+    job = _wait(app, url)
+    assert [error["message"] for error in job.report["errors"]] == ["GB is not an EU member state."]
+    client.post(f"{url}?lang=de", data={"csrf_token": csrf_token(client, url), "action": "import", **MAPPING})
+    job = _wait(app, url)
+    assert [error["message"] for error in job.report["errors"]] == [
+        translated(app, "%(code)s is not an EU member state.", locale="de", code="GB")
+    ]
+
+
 def test_an_import_whose_process_died_shows_as_interrupted_and_resumes(
     app: Flask, client: FlaskClient, tmp_path: Path
 ) -> None:

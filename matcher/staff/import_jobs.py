@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app
+from flask_babel import force_locale, get_locale
 from sqlalchemy import JSON, String, Text, update
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.datastructures import FileStorage
@@ -48,6 +49,8 @@ class ImportJob(db.Model):
     failure: Mapped[str] = mapped_column(Text, default="")
     finished_at: Mapped[datetime | None]
     heartbeat_at: Mapped[datetime | None]
+    # The interface language of whoever started it: the background thread words row errors in it.
+    locale: Mapped[str] = mapped_column(String(16), default="", server_default="")
 
     @property
     def state(self) -> str:
@@ -96,6 +99,7 @@ def preview(job: ImportJob, mapping: ColumnMapping) -> dict[str, Any]:
 def start(job: ImportJob, mapping: ColumnMapping, skip_invalid: bool) -> threading.Thread:
     job.mapping = {"columns": mapping.columns, "defaults": mapping.defaults, "status": mapping.status}
     job.skip_invalid, job.status, job.failure, job.heartbeat_at = skip_invalid, "running", "", utcnow()
+    job.locale = str(get_locale() or "")
     db.session.commit()
     thread = threading.Thread(
         target=_run, args=(current_app._get_current_object(), job.id), name=f"import-{job.id}", daemon=True
@@ -128,13 +132,15 @@ def _run(app: Flask, job_id: int) -> None:
     stopped = threading.Event()
     threading.Thread(target=_beat, args=(app, job_id, stopped), name=f"import-{job_id}-heartbeat", daemon=True).start()
     try:
-        _import(app, job_id)
+        with app.app_context():
+            locale = db.session.get(ImportJob, job_id).locale
+        _import(app, job_id, locale)
     finally:
         stopped.set()
 
 
-def _import(app: Flask, job_id: int) -> None:
-    with app.app_context():
+def _import(app: Flask, job_id: int, locale: str) -> None:
+    with app.app_context(), force_locale(locale or app.config["BABEL_DEFAULT_LOCALE"]):
         job = db.session.get(ImportJob, job_id)
         assert job is not None
         mapping = ColumnMapping(
