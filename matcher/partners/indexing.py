@@ -290,8 +290,10 @@ def warm_up(app: Flask) -> None:
     request is not slow."""
     detect_language("warm-up")
     with app.app_context():
+        service = index_service()
+        service.centering.apply(service.embedder.encode(["warm-up"], "query"), ["en"], "query")
         try:
-            index_service().sync()
-            index_service().keywords()
+            service.sync()
+            service.keywords()
         except SQLAlchemyError as error:
             log.warning("index not loaded at start-up (database not ready: %s); it will load on first use", error)
