@@ -1,6 +1,9 @@
-"""Response headers that every page carries: no inline script, no framing, no MIME sniffing."""
+"""Response headers that every page carries (no inline script, no framing, no MIME sniffing), and
+where a redirect given by a form may lead."""
 
 from __future__ import annotations
+
+from urllib.parse import urlsplit
 
 from flask import Flask, Response
 
@@ -27,6 +30,14 @@ def keep_private(response: Response) -> Response:
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Robots-Tag"] = "noindex"
     return response
+
+
+def local_path(target: str | None) -> str | None:
+    """The target when it is a path on this site (never another host), else None."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    parts = urlsplit(target)
+    return target if not parts.scheme and not parts.netloc else None
 
 
 def init_app(app: Flask) -> None:

@@ -9,7 +9,14 @@ from wtforms import Field
 
 from matcher.introductions.models import STATUS_LABELS as INTRODUCTION_STATUS_LABELS
 from matcher.matching.explain import PART_LABELS
-from matcher.partners.vocabulary import LEGAL_FORMS, PARTNERSHIP_TYPES, SIZES, THEMES, country_name, language_name
+from matcher.partners.vocabulary import (
+    PARTNERSHIP_TYPES,
+    SIZES,
+    country_name,
+    language_name,
+    legal_form_label,
+    theme_label,
+)
 from matcher.staff.moderation import (
     ACTION_LABELS,
     DUPLICATE_REASONS,
@@ -58,8 +65,8 @@ def init_app(app: Flask) -> None:
     labels = {
         "country_name": country_name,
         "language_name": language_name,
-        "legal_form_label": lambda code: LEGAL_FORMS.get(code, code),
-        "theme_label": lambda code: THEMES.get(code, code),
+        "legal_form_label": legal_form_label,
+        "theme_label": theme_label,
         "partnership_label": lambda code: PARTNERSHIP_TYPES.get(code, code),
         "size_label": lambda code: SIZES.get(code, code),
         "part_label": lambda part: PART_LABELS.get(part, part),

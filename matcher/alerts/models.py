@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import datetime
 from typing import Any
 
@@ -11,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from matcher.extensions import db
 from matcher.matching import Filters
-from matcher.matching.filter_params import as_arguments
+from matcher.matching.filter_params import as_arguments, as_filters
 from matcher.partners.models import Organisation, utcnow
 from matcher.staff.models import StaffUser
 
@@ -35,9 +34,7 @@ class SavedSearch(db.Model):
     deliveries: Mapped[list[AlertDelivery]] = relationship(back_populates="saved_search", cascade="all, delete-orphan")
 
     def as_filters(self) -> Filters:
-        """The matching filters, with only the fields that Filters has (the stored keys may be more)."""
-        fields = {field.name for field in dataclasses.fields(Filters)}
-        return Filters(**{key: tuple(codes) for key, codes in (self.filters or {}).items() if key in fields and codes})
+        return as_filters(self.filters or {})
 
     def search_arguments(self) -> dict[str, Any]:
         """The search page's query parameters (q and the repeated filter parameters) that re-run it."""

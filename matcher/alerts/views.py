@@ -13,8 +13,7 @@ from matcher.alerts.forms import ActionForm, SaveSearchForm
 from matcher.alerts.models import MAX_NAME, SavedSearch
 from matcher.extensions import db
 from matcher.matching.filter_params import FILTER_PARAMS, clean_filters, read_filters
-from matcher.security import keep_private
-from matcher.shortlists.views import local_path
+from matcher.security import keep_private, local_path
 from matcher.staff.views import require_staff
 
 bp = Blueprint("alerts", __name__, url_prefix="/staff/saved-searches", template_folder="templates")

@@ -5,15 +5,7 @@ from __future__ import annotations
 from flask_babel import gettext as _
 
 from matcher.matching.consortium import Problem, Reason
-from matcher.partners.vocabulary import LEGAL_FORMS, THEMES, country_name
-
-
-def legal_form_label(code: str) -> str:
-    return str(LEGAL_FORMS.get(code, code))
-
-
-def theme_label(code: str) -> str:
-    return str(THEMES.get(code, code))
+from matcher.partners.vocabulary import country_name, legal_form_label, theme_label
 
 
 def reason_text(reason: Reason) -> str:

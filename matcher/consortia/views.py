@@ -8,10 +8,10 @@ from flask import Blueprint, Response, redirect, render_template, request, url_f
 from flask_babel import gettext as _
 
 from matcher.consortia.forms import ConsortiumForm
-from matcher.consortia.labels import legal_form_label, problem_text, reason_text, theme_label
+from matcher.consortia.labels import problem_text, reason_text
 from matcher.consortia.proposal import Proposal, propose
 from matcher.partners.exporting import table_bytes
-from matcher.partners.vocabulary import country_name
+from matcher.partners.vocabulary import country_name, legal_form_label, theme_label
 from matcher.security import keep_private
 from matcher.staff.views import require_staff
 

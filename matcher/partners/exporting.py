@@ -22,7 +22,8 @@ def export_columns(include_contact: bool) -> tuple[str, ...]:
     return Organisation.PUBLIC_FIELDS + ADMIN_FIELDS + (CONTACT_FIELDS if include_contact else ())
 
 
-def _cell(value: object) -> object:
+def cell(value: object) -> object:
+    """A value as a spreadsheet cell: lists joined with semicolons."""
     return "; ".join(value) if isinstance(value, list) else value
 
 
@@ -33,7 +34,7 @@ def export_rows(statuses: Iterable[str], include_contact: bool = False) -> Itera
     if statuses:
         query = query.where(Organisation.status.in_(statuses))
     for organisation in db.session.scalars(query.execution_options(yield_per=1000)):
-        yield [_cell(getattr(organisation, column)) for column in columns]
+        yield [cell(getattr(organisation, column)) for column in columns]
 
 
 def write_table(target: BinaryIO, columns: list[str], rows: Iterable[list[object]], kind: str) -> int:

@@ -117,6 +117,14 @@ def language_name(code: str) -> str:
     return _locale().languages.get(code, code)
 
 
+def legal_form_label(code: str) -> str:
+    return str(LEGAL_FORMS.get(code, code))
+
+
+def theme_label(code: str) -> str:
+    return str(THEMES.get(code, code))
+
+
 def normalise_country(value: str) -> str:
     """Upper-case ISO code with the EU alias for Greece folded in."""
     code = value.strip().upper()

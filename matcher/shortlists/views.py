@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
@@ -19,10 +18,10 @@ from sqlalchemy import or_, select
 from werkzeug.utils import secure_filename
 
 from matcher.extensions import db
-from matcher.partners.exporting import export_columns, table_bytes
+from matcher.partners.exporting import cell, export_columns, table_bytes
 from matcher.partners.models import Organisation
 from matcher.partners.vocabulary import Status
-from matcher.security import keep_private
+from matcher.security import keep_private, local_path
 from matcher.shortlists.forms import ActionForm, AddForm, EntryNoteForm, RenameForm, ShortlistForm
 from matcher.shortlists.models import Shortlist, ShortlistEntry
 from matcher.staff.models import StaffUser
@@ -34,14 +33,6 @@ bp.after_request(keep_private)
 
 EXPORT_NOTE_COLUMNS = ("note", "added_by", "added_at")
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def local_path(target: str | None) -> str | None:
-    """The target when it is a path on this site (never another host), else None."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return None
-    parts = urlsplit(target)
-    return target if not parts.scheme and not parts.netloc else None
 
 
 def shortlists_for(user: StaffUser) -> list[Shortlist]:
@@ -219,9 +210,7 @@ def add() -> Any:
 
 
 def _cell(value: object) -> object:
-    if isinstance(value, list):
-        return "; ".join(value)
-    return value.replace(microsecond=0) if isinstance(value, datetime) else value
+    return value.replace(microsecond=0) if isinstance(value, datetime) else cell(value)
 
 
 def export_table(shortlist: Shortlist) -> tuple[list[str], list[list[object]]]:
