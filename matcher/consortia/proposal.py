@@ -26,14 +26,16 @@ class Proposal:
 
 
 def _candidates(call: str, include: tuple[int, ...]) -> tuple[list[Candidate], dict[int, Organisation]]:
-    found = {r.organisation.id: r.organisation for r in search(call, k=POOL)}
-    required = {
-        o.id: o for o in organisations_by_id(include).values() if o.status in (Status.PUBLISHED, Status.PENDING)
-    }
-    organisations = {**found, **required}
-    vector = query_vector(call, detect_language(call))
-    queries = {"description": vector, "offers": vector}
-    scored = scored_candidates(queries, set(organisations), 0, extra=organisations)
+    results = search(call, k=POOL)
+    relevance = {r.organisation.id: r.explanation.semantic for r in results}
+    organisations = {r.organisation.id: r.organisation for r in results}
+    required = [o for o in organisations_by_id(include).values() if o.status in (Status.PUBLISHED, Status.PENDING)]
+    organisations.update((o.id, o) for o in required)
+    if unscored := [o.id for o in required if o.id not in relevance]:
+        # Required organisations outside the search's results: scored the same way (0 when not indexed).
+        vector = query_vector(call, detect_language(call))
+        scored = scored_candidates({"description": vector, "offers": vector}, set(unscored), 0, extra=unscored)
+        relevance.update((i, weighted(parts, SEARCH_WEIGHTS)) for i, parts in scored.items())
     with index_service().current() as bundle:
         vectors = bundle.field("description").vectors(list(organisations))
     candidates = [
@@ -42,7 +44,7 @@ def _candidates(call: str, include: tuple[int, ...]) -> tuple[list[Candidate], d
             country=o.country,
             legal_form=o.legal_form,
             themes=frozenset(o.themes),
-            relevance=round(weighted(scored.get(o.id, {}), SEARCH_WEIGHTS), 4),
+            relevance=round(relevance.get(o.id, 0.0), 4),
             vector=vectors.get(o.id),
         )
         for o in organisations.values()
