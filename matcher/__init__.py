@@ -49,6 +49,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     login_manager.login_message = _l("Please sign in to see this page.")
     login_manager.session_protection = "strong"
 
+    from matcher.api import tokens  # noqa: F401
     from matcher.introductions import models as introduction_models  # noqa: F401 - registers its table
     from matcher.partners import audit, duplicates, indexing, models  # noqa: F401 - models register their tables
     from matcher.staff import import_jobs  # noqa: F401 - register their tables
@@ -62,6 +63,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     templating.init_app(app)
     cli.register(app)
 
+    from matcher import api
+
+    api.init_app(app)
     from matcher.alerts.views import bp as alerts_bp
     from matcher.consortia.views import bp as consortia_bp
     from matcher.errors.views import bp as errors_bp

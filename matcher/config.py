@@ -36,6 +36,12 @@ def load_config(instance_path: Path) -> dict[str, Any]:
         "MATCHER_SUBMISSION_LIMIT": os.environ.get("MATCHER_SUBMISSION_LIMIT", "20 per hour"),
         "MATCHER_INTRODUCTION_LIMIT": os.environ.get("MATCHER_INTRODUCTION_LIMIT", "20 per hour"),
         "MAX_CONTENT_LENGTH": _int("MATCHER_MAX_REQUEST_BYTES", 1_000_000),
+        # The JSON API: bodies are small; callers without a token share a limit per address, each
+        # staff token has its own (chosen when it is created; this is the default offered).
+        "MATCHER_API_MAX_BYTES": _int("MATCHER_API_MAX_BYTES", 64_000),
+        "MATCHER_API_LIMIT": os.environ.get("MATCHER_API_LIMIT", "60 per minute"),
+        "MATCHER_API_TOKEN_LIMIT": os.environ.get("MATCHER_API_TOKEN_LIMIT", "600 per minute"),
+        "RATELIMIT_HEADERS_ENABLED": True,
         # Files that staff import (the whole ESIF list is 18 MB).
         "MATCHER_MAX_UPLOAD_BYTES": _int("MATCHER_MAX_UPLOAD_BYTES", 100_000_000),
         "SESSION_COOKIE_SAMESITE": "Lax",

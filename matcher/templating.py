@@ -8,7 +8,7 @@ from flask_babel import get_locale
 from wtforms import Field
 
 from matcher.introductions.models import STATUS_LABELS as INTRODUCTION_STATUS_LABELS
-from matcher.matching.explain import PART_LABELS
+from matcher.matching.explain import PART_LABELS, reasons
 from matcher.partners.vocabulary import (
     PARTNERSHIP_TYPES,
     SIZES,
@@ -84,5 +84,6 @@ def init_app(app: Flask) -> None:
         language_name_in=_language_name_in,
         url_in_language=_url_in_language,
         score_percent=_score_percent,
+        why_reasons=reasons,
         aria_attributes=_aria_attributes,
     )

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, Response, render_template
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
+
+from matcher.api.problems import is_api_request, problem_response
 
 bp = Blueprint("errors", __name__, template_folder="templates")
 
@@ -27,5 +29,8 @@ def render_error(error: HTTPException) -> tuple[str, int]:
 
 
 @bp.app_errorhandler(HTTPException)
-def http_error(error: HTTPException) -> tuple[str, int]:
+def http_error(error: HTTPException) -> tuple[str, int] | Response:
+    """A page for people; a problem document (RFC 9457) for the API."""
+    if is_api_request():
+        return problem_response(error)
     return render_error(error)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from matcher.partners.models import Organisation
+from matcher.partners.vocabulary import PARTNERSHIP_TYPES, language_name, theme_label
 
 # Small, documented boosts added to the semantic score (cosine similarity, about 0.7 to 0.95 for e5).
 THEME_BOOST = 0.02
@@ -21,6 +23,10 @@ PART_LABELS = {
     "their_need": _l("what you offer meets what they seek"),
     "offers": _l("what they offer matches your search"),
 }
+
+
+# A part other than the best one is named in the reasons when it scores at least this.
+STRONG_PART = 0.8
 
 
 @dataclass(frozen=True)
@@ -71,3 +77,24 @@ def explain(semantic: float, parts: dict[str, float], candidate: Organisation, w
         shared_partnership_types=partnerships,
         boost=round(boost, 6),
     )
+
+
+def reasons(explanation: Explanation) -> list[str]:
+    """The explanation in words, in the reader's language: the parts that matched, then what is shared."""
+    best = explanation.best_part
+    texts = [str(PART_LABELS.get(best, best))]
+    texts += [
+        str(PART_LABELS.get(part, part))
+        for part, value in explanation.parts.items()
+        if part != best and value >= STRONG_PART
+    ]
+    if explanation.shared_themes:
+        texts.append(_("shared themes: %(themes)s", themes=", ".join(map(theme_label, explanation.shared_themes))))
+    if explanation.shared_languages:
+        texts.append(
+            _("you both speak %(languages)s", languages=", ".join(map(language_name, explanation.shared_languages)))
+        )
+    if explanation.shared_partnership_types:
+        types = ", ".join(str(PARTNERSHIP_TYPES.get(code, code)) for code in explanation.shared_partnership_types)
+        texts.append(_("you both want: %(types)s", types=types))
+    return texts

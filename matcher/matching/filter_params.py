@@ -3,6 +3,8 @@ The search page, saved searches and the links that re-run them all read them fro
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from werkzeug.datastructures import MultiDict
 
 from matcher.engine.language import EU_LANGUAGES
@@ -37,6 +39,13 @@ def read_filters(values: MultiDict[str, str]) -> dict[str, list[str]]:
 
 def as_filters(cleaned: dict[str, list[str]]) -> Filters:
     return Filters(**{key: tuple(cleaned.get(key, ())) for key in FILTER_PARAMS})
+
+
+def filters_from_params(values: Mapping[str, list[str]]) -> Filters:
+    """The Filters of values keyed by parameter name (country, theme, ...), as the API receives them."""
+    return as_filters(
+        clean_filters({key: list(values.get(param) or []) for key, (param, _known) in FILTER_PARAMS.items()})
+    )
 
 
 def as_arguments(cleaned: dict[str, list[str]]) -> dict[str, list[str]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
 import numpy as np
 from sqlalchemy import select
@@ -73,8 +74,13 @@ class Result:
     explanation: Explanation
 
 
-def allowed_ids(filters: Filters, exclude_country: str = "") -> set[int]:
-    """Ids of the published organisations that pass the filters.
+def allowed_ids(
+    filters: Filters,
+    exclude_country: str = "",
+    statuses: Iterable[str] = (Status.PUBLISHED,),
+    changed_since: datetime | None = None,
+) -> set[int]:
+    """Ids of the organisations in these statuses (published ones by default) that pass the filters.
 
     List fields (JSON) are read and checked only when a filter asks for them: decoding them for
     every organisation would dominate the cost of a search.
@@ -83,8 +89,10 @@ def allowed_ids(filters: Filters, exclude_country: str = "") -> set[int]:
         name: set(values) for name in ("themes", "languages", "partnership_types") if (values := getattr(filters, name))
     }
     query = select(Organisation.id, *(getattr(Organisation, name) for name in wanted)).where(
-        Organisation.status == Status.PUBLISHED
+        Organisation.status.in_(list(statuses))
     )
+    if changed_since is not None:
+        query = query.where(Organisation.updated_at >= changed_since)
     if exclude_country:
         query = query.where(Organisation.country != exclude_country)
     if filters.countries:
