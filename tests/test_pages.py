@@ -29,7 +29,7 @@ def _consent_token(app: Flask, requester_token: str, target_id: int) -> str:
 
 
 def test_every_public_get_route_renders(app: Flask, client: FlaskClient, tmp_path: Path) -> None:
-    """Back-office routes are walked by tests/test_staff.py, signed in and not."""
+    """Back-office routes are walked by tests/test_staff.py, signed in and not; API operations by tests/test_api.py."""
     app.config["MATCHER_MAIL_FOLDER"] = str(tmp_path / "mail")
     publish_partners(app)
     token = submit_profile(client).split("/")[2]
@@ -39,7 +39,7 @@ def test_every_public_get_route_renders(app: Flask, client: FlaskClient, tmp_pat
     consent = {"token": _consent_token(app, token, partner)}
     checked = []
     for rule in app.url_map.iter_rules():
-        if "GET" not in (rule.methods or ()) or rule.rule.startswith("/staff"):
+        if "GET" not in (rule.methods or ()) or rule.rule.startswith(("/staff", "/api/")):
             continue
         arguments = {**values, **consent} if rule.endpoint == "introductions.answer_page" else values
         url = rule.build({name: arguments[name] for name in rule.arguments})[1]

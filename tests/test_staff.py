@@ -64,6 +64,7 @@ def _values(app: Flask) -> dict[str, int]:
         "job_id": 1,
         "shortlist_id": 1,
         "saved_search_id": 1,
+        "token_id": 1,
         "kind": "csv",
     }
 

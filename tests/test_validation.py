@@ -66,3 +66,10 @@ def test_contact_required_for_self_submitted_profiles(app: Flask) -> None:
     with app.test_request_context():
         errors = validate_organisation({**GOOD, "contact_email": ""}, require_contact=True).errors
     assert set(errors) == {"contact_email", "contact_name"}
+
+
+def test_an_address_that_cannot_be_parsed_is_an_error_not_a_crash(app: Flask) -> None:
+    """Found by the API fuzzer: urlsplit raises on an unclosed IPv6 bracket."""
+    with app.test_request_context():
+        result = validate_organisation({**GOOD, "website": "http://[::1"})
+    assert list(result.errors) == ["website"]

@@ -6,6 +6,10 @@ counters by token (each token has its own limit) or, for anonymous callers, by a
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
 from flask import current_app, g, request
 from flask_limiter.util import get_remote_address
 from flask_smorest import abort
@@ -13,6 +17,7 @@ from flask_smorest import abort
 from matcher.api.tokens import ApiToken, Scope, authenticate
 
 NO_TOKEN = "anonymous"
+View = TypeVar("View", bound=Callable[..., Any])
 
 
 def bearer() -> str:
@@ -41,6 +46,20 @@ def require(scope: Scope) -> ApiToken:
     if not token.allows(scope):
         abort(403)
     return token
+
+
+def needs(scope: Scope) -> Callable[[View], View]:
+    """Refuse callers without a token of this scope before their input is even read."""
+
+    def decorate(view: View) -> View:
+        @wraps(view)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            require(scope)
+            return view(*args, **kwargs)
+
+        return guarded  # type: ignore[return-value]
+
+    return decorate
 
 
 def rate_limit() -> str:

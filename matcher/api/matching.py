@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from matcher.api.auth import require
+from matcher.api.auth import needs
 from matcher.api.blueprints import ANYONE, STAFF, api_blueprint
 from matcher.api.presenting import organisation_view, results_view
 from matcher.api.schemas import (
@@ -77,13 +77,13 @@ def search(args: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.post("/consortium")
+@needs(Scope.READ)
 @bp.arguments(ConsortiumRequestSchema)
 @bp.response(200, ConsortiumResponseSchema)
 @bp.doc(security=STAFF)
 def consortium(body: dict[str, Any]) -> dict[str, Any]:
     """A consortium for a call (staff tokens): members from several countries, each with its reasons,
     or the rules that cannot be met."""
-    require(Scope.READ)
     constraints = Constraints(
         size=body["size"],
         min_countries=body["min_countries"],

@@ -33,6 +33,7 @@ PROBLEMS: dict[int, tuple[str, Any]] = {
     503: ("unavailable", _l("The service is briefly unavailable.")),
 }
 DETAILS: dict[int, Any] = {
+    400: _l("The body is not valid JSON, or a value cannot be read."),
     401: _l("Send a staff API token in the Authorization header: Bearer <token>."),
     404: _l("There is no such address, or no published organisation with this number."),
     413: _l("The body of a request may hold at most %(limit)d bytes."),
@@ -76,8 +77,8 @@ def _field_errors(error: HTTPException) -> dict[str, Any] | None:
     if not messages:
         return None
     merged: dict[str, Any] = {}
-    for fields in messages.values():
-        merged.update(fields)
+    for location, fields in messages.items():
+        merged.update(fields if isinstance(fields, dict) else {location: fields})
     return _plain(merged)
 
 
@@ -93,7 +94,7 @@ def problem_response(error: HTTPException) -> Response:
         "detail": _detail(error, code),
         "instance": request.path,
     }
-    if (errors := _field_errors(error)) is not None:
+    if code == 422 and (errors := _field_errors(error)) is not None:
         body["errors"] = errors
     response = current_app.response_class(current_app.json.dumps(body), status=code, mimetype=PROBLEM_TYPE)
     response.headers["Content-Language"] = str(get_locale() or "fr")

@@ -86,6 +86,14 @@ def _choice(result: Validated, name: str, raw: object, allowed: Iterable[str], d
     result.values[name] = value
 
 
+def _web_address(value: str) -> bool:
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # e.g. an unclosed "[" read as an IPv6 address
+        return False
+    return parts.scheme in ("http", "https") and "." in parts.netloc
+
+
 def validate_organisation(data: Mapping[str, object], require_contact: bool = False) -> Validated:
     """Check and clean one organisation's fields."""
     result = Validated()
@@ -113,7 +121,7 @@ def validate_organisation(data: Mapping[str, object], require_contact: bool = Fa
     website = values["website"]
     if website and "://" not in website:
         website = values["website"] = f"https://{website}"
-    if website and (urlsplit(website).scheme not in ("http", "https") or "." not in urlsplit(website).netloc):
+    if website and not _web_address(website):
         result.errors["website"] = _("Give a web address such as https://example.org.")
 
     email = values["contact_email"]
