@@ -29,6 +29,8 @@ from matcher.partners.vocabulary import Source, Status
 from matcher.staff.moderation import ModerationRefused, moderate
 
 bp = api_blueprint("api_organisations", "The partner database.")
+# The address of one organisation (ids beyond a 32-bit integer are no address at all: 404).
+ONE = "/organisations/<int(min=1, max=2147483647):organisation_id>"
 
 
 def _naive_utc(moment: datetime | None) -> datetime | None:
@@ -82,7 +84,7 @@ def list_organisations(args: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@bp.get("/organisations/<int(min=1, max=2147483647):organisation_id>")
+@bp.get(ONE)
 @bp.response(200, OrganisationSchema)
 @bp.doc(security=ANYONE)
 def read_organisation(organisation_id: int) -> dict[str, Any]:
@@ -104,7 +106,7 @@ def create(body: dict[str, Any]) -> dict[str, Any]:
     return organisation_view(organisation)
 
 
-@bp.patch("/organisations/<int(min=1, max=2147483647):organisation_id>")
+@bp.patch(ONE)
 @needs(Scope.WRITE)
 @bp.arguments(OrganisationChangesSchema(partial=True))
 @bp.response(200, OrganisationSchema)
@@ -120,30 +122,29 @@ def update(body: dict[str, Any], organisation_id: int) -> dict[str, Any]:
     return organisation_view(organisation)
 
 
-def _moderated(organisation_id: int, action: str, note: str) -> dict[str, Any]:
-    organisation = _visible(organisation_id)
-    try:
-        moderate(organisation, action, _actor(), note)
-    except ModerationRefused as refusal:
-        abort(409, message=str(refusal))
-    return organisation_view(organisation)
+# The moderation actions the API offers: action -> what the operation does (its summary in the document).
+MODERATION = {
+    "publish": "Publish (write tokens): the organisation becomes findable at once.",
+    "archive": "Archive (write tokens): the organisation leaves the results at once and stays in the database.",
+}
 
 
-@bp.post("/organisations/<int(min=1, max=2147483647):organisation_id>/publish")
-@needs(Scope.WRITE)
-@bp.arguments(NoteSchema, required=False)
-@bp.response(200, OrganisationSchema)
-@bp.doc(security=STAFF)
-def publish(body: dict[str, Any], organisation_id: int) -> dict[str, Any]:
-    """Publish (write tokens): the organisation becomes findable at once."""
-    return _moderated(organisation_id, "publish", body.get("note", ""))
+def _moderation_operation(action: str, summary: str) -> None:
+    """One operation per action, each documented on its own."""
+
+    def moderated(body: dict[str, Any], organisation_id: int) -> dict[str, Any]:
+        organisation = _visible(organisation_id)
+        try:
+            moderate(organisation, action, _actor(), body.get("note", ""))
+        except ModerationRefused as refusal:
+            abort(409, message=str(refusal))
+        return organisation_view(organisation)
+
+    moderated.__name__ = action
+    view = bp.doc(security=STAFF, summary=summary)(bp.response(200, OrganisationSchema)(moderated))
+    view = needs(Scope.WRITE)(bp.arguments(NoteSchema, required=False)(view))
+    bp.post(f"{ONE}/{action}")(view)
 
 
-@bp.post("/organisations/<int(min=1, max=2147483647):organisation_id>/archive")
-@needs(Scope.WRITE)
-@bp.arguments(NoteSchema, required=False)
-@bp.response(200, OrganisationSchema)
-@bp.doc(security=STAFF)
-def archive(body: dict[str, Any], organisation_id: int) -> dict[str, Any]:
-    """Archive (write tokens): the organisation leaves the results at once and stays in the database."""
-    return _moderated(organisation_id, "archive", body.get("note", ""))
+for _action, _summary in MODERATION.items():
+    _moderation_operation(_action, _summary)
