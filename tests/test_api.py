@@ -166,9 +166,11 @@ def test_scopes_decide_who_may_write(app: Flask, client: FlaskClient) -> None:
     assert anonymous["title"] == "An API token is needed."
     _is_problem(client.post("/api/v1/organisations", json=body, headers=_bearer(read)), 403)
     _is_problem(client.post("/api/v1/organisations", json=body, headers=_bearer("essm_wrong")), 401)
-    created = client.post("/api/v1/organisations", json=body, headers=_bearer(write)).get_json()
+    response = client.post("/api/v1/organisations", json=body, headers=_bearer(write))
+    created = response.get_json()
     assert created["status"] == "pending" and created["contact_email"] == "kontakt@radwerk.example"
     number = created["id"]
+    assert response.headers["Location"] == f"/api/v1/organisations/{number}"
     _is_problem(client.get(f"/api/v1/organisations/{number}"), 404)  # pending: not public
     assert client.get(f"/api/v1/organisations/{number}", headers=_bearer(read)).get_json()["status"] == "pending"
     changed = client.patch(f"/api/v1/organisations/{number}", json={"city": "Leipzig"}, headers=_bearer(write))
@@ -325,7 +327,9 @@ def test_no_operation_shows_contacts_or_unpublished_organisations_without_a_toke
     for (method, path), variants in calls.items():
         for variant in variants:
             url = path.replace("{organisation_id}", str(variant.get("path", "")))
-            response = client.open(url, method=method, json=variant.get("json"), query_string=variant.get("query_string"))
+            response = client.open(
+                url, method=method, json=variant.get("json"), query_string=variant.get("query_string")
+            )
             assert response.status_code < 500, (method, path)
             bodies.append(response.get_data(as_text=True))
     text = json.dumps(bodies, ensure_ascii=False)

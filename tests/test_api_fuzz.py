@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 
 import hypothesis.strategies as st
+import pytest
 import schemathesis
 from flask import Flask
 from hypothesis import HealthCheck, given, settings
@@ -36,6 +37,7 @@ CHECKS = [
 ]
 
 
+@pytest.mark.slow
 def test_no_generated_request_gets_a_server_error_or_an_undocumented_answer(app: Flask) -> None:
     app.config["MATCHER_API_LIMIT"] = "100000 per minute"
     with app.app_context():

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from flask import url_for
 from flask_smorest import abort
 
 from matcher.api.auth import current_token, needs, require
@@ -97,13 +98,14 @@ def read_organisation(organisation_id: int) -> dict[str, Any]:
 @bp.arguments(OrganisationInputSchema)
 @bp.response(201, OrganisationSchema)
 @bp.doc(security=STAFF)
-def create(body: dict[str, Any]) -> dict[str, Any]:
+def create(body: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
     """Add an organisation (write tokens). It starts pending: publish it to make it findable."""
     try:
         organisation = create_organisation(body, source=Source.STAFF, actor=_actor())
     except InvalidOrganisation as error:
         _invalid(error)
-    return organisation_view(organisation)
+    location = url_for(".read_organisation", organisation_id=organisation.id)
+    return organisation_view(organisation), 201, {"Location": location}
 
 
 @bp.patch(ONE)

@@ -15,6 +15,7 @@ from wtforms.validators import DataRequired, Length
 
 from matcher.api.tokens import MAX_NAME, ApiToken, Scope, TokenRefused, create_token, revoke, tokens_of
 from matcher.extensions import db
+from matcher.profiles.forms import labelled
 from matcher.security import keep_private
 from matcher.staff.views import require_staff
 
@@ -40,13 +41,13 @@ class TokenForm(FlaskForm):
         description=_l("For example: the regional network's map."),
         render_kw={"maxlength": MAX_NAME},
     )
-    scope = SelectField(_l("Rights"), choices=list(SCOPE_LABELS.items()), default=Scope.READ)
+    scope = SelectField(_l("Rights"), choices=labelled(SCOPE_LABELS), default=Scope.READ)
     rate_limit = SelectField(_l("Rate limit"))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         default = current_app.config["MATCHER_API_TOKEN_LIMIT"]
-        self.rate_limit.choices = list({default: RATE_LIMITS.get(default, default), **RATE_LIMITS}.items())
+        self.rate_limit.choices = labelled({default: RATE_LIMITS.get(default, default), **RATE_LIMITS})
         if not self.rate_limit.data or self.rate_limit.data == "None":
             self.rate_limit.data = default
 
