@@ -8,10 +8,12 @@ import sys
 from pathlib import Path
 
 import click
+from alembic.util import CommandError
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 from tqdm import tqdm
 
+from matcher import backup as backups
 from matcher import create_app
 from matcher.engine.model_build import build_model, default_model_dir
 from matcher.extensions import db
@@ -181,6 +183,33 @@ def index_rebuild() -> None:
     _rebuild()
 
 
+# --- backups ---------------------------------------------------------------------------------
+@click.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@with_appcontext
+def backup_command(file: Path) -> None:
+    """Write the database content (every table; not the derived indexes) to FILE (gzipped JSON lines)."""
+    with tqdm(desc="backing up", unit="row", disable=None) as bar:
+        counts = backups.backup(file, progress=bar.update)
+    click.echo(f"{sum(counts.values())} rows written to {file}: {json.dumps(counts)}")
+
+
+@click.command("restore")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_appcontext
+def restore_command(file: Path) -> None:
+    """Load a backup into an empty database, migrate it to the current schema and rebuild the index."""
+    try:
+        migrations.upgrade(backups.revision_of(file))
+        with tqdm(desc="restoring", unit="row", disable=None) as bar:
+            counts = backups.restore(file, progress=bar.update)
+    except (backups.BackupRefused, CommandError) as refusal:
+        raise click.ClickException(str(refusal)) from refusal
+    migrations.upgrade()
+    click.echo(f"{sum(counts.values())} rows restored from {file}")
+    _rebuild()
+
+
 # --- matching --------------------------------------------------------------------------------
 FILTER_OPTIONS = (
     ("--country", "countries"),
@@ -301,5 +330,7 @@ def register(app: Flask) -> None:
         search_command,
         staff,
         alerts,
+        backup_command,
+        restore_command,
     ):
         app.cli.add_command(command)
