@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import lazy_gettext as _l
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from matcher.config import DEFAULT_SECRET_KEY, load_config
 from matcher.extensions import babel, csrf, db, limiter, login_manager
@@ -34,6 +35,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.update(test_config)
     if os.environ.get("MATCHER_ENV") == "production" and app.config["SECRET_KEY"] == DEFAULT_SECRET_KEY:
         raise RuntimeError("Set MATCHER_SECRET_KEY: the default secret key must not be used in production.")
+
+    if hops := app.config["MATCHER_PROXY_HOPS"]:
+        # The client's address (rate limits) and the public scheme and host (links in mails) come from the proxy.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
     from matcher import sqlite  # noqa: F401 - SQLite connections in WAL mode
 

@@ -44,6 +44,9 @@ def load_config(instance_path: Path) -> dict[str, Any]:
         "RATELIMIT_HEADERS_ENABLED": True,
         # Files that staff import (the whole ESIF list is 18 MB).
         "MATCHER_MAX_UPLOAD_BYTES": _int("MATCHER_MAX_UPLOAD_BYTES", 100_000_000),
+        # Behind a load balancer or reverse proxy: how many proxies set X-Forwarded-For/-Proto/-Host
+        # (0: none; then those headers are ignored, since any client could send them).
+        "MATCHER_PROXY_HOPS": _int("MATCHER_PROXY_HOPS", 0),
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": os.environ.get("MATCHER_ENV") == "production",
         "WTF_CSRF_TIME_LIMIT": None,

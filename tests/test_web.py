@@ -9,6 +9,7 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from matcher import create_app
 from matcher.partners.operations import create_organisation
 from matcher.partners.vocabulary import Status
+from tests.apps import SHARED_SETTINGS
 from tests.partner_data import TARGETS
 
 
@@ -71,3 +72,21 @@ def test_production_refuses_the_default_secret_key(monkeypatch: pytest.MonkeyPat
         create_app()
     monkeypatch.setenv("MATCHER_SECRET_KEY", "a-long-random-production-secret")
     assert create_app().config["SECRET_KEY"] == "a-long-random-production-secret"
+
+
+def test_behind_a_proxy_the_client_and_public_addresses_come_from_its_headers(app: Flask) -> None:
+    settings = {key: app.config[key] for key in SHARED_SETTINGS}
+    forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "partenaires.example.org"}
+
+    def calls(client: FlaskClient, address: str, times: int) -> list[int]:
+        headers = {**forwarded, "X-Forwarded-For": address}
+        return [client.get("/api/v1/organisations", headers=headers).status_code for _ in range(times)]
+
+    behind = create_app({**settings, "MATCHER_PROXY_HOPS": 1, "MATCHER_API_LIMIT": "2 per minute"}).test_client()
+    assert calls(behind, "203.0.113.1", 3) == [200, 200, 429]
+    assert calls(behind, "203.0.113.2", 1) == [200]  # another client behind the same proxy has its own limit
+    limited = behind.get("/api/v1/organisations", headers={**forwarded, "X-Forwarded-For": "203.0.113.1"})
+    assert limited.get_json()["type"].startswith("https://partenaires.example.org/api/v1/docs")
+    # without MATCHER_PROXY_HOPS the headers are ignored: any client could forge them
+    direct = create_app({**settings, "MATCHER_API_LIMIT": "2 per minute"}).test_client()
+    assert calls(direct, "203.0.113.1", 2) + calls(direct, "203.0.113.2", 1) == [200, 200, 429]

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, render_template
+import contextlib
+import logging
+
+from flask import Blueprint, Response, make_response, render_template
 from flask_babel import lazy_gettext as _l
-from werkzeug.exceptions import HTTPException
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
+from werkzeug.exceptions import HTTPException, ServiceUnavailable
 
 from matcher.api.problems import is_api_request, problem_response
+from matcher.extensions import db
 
 bp = Blueprint("errors", __name__, template_folder="templates")
+log = logging.getLogger(__name__)
+# Seconds a client is asked to wait when the database cannot be reached.
+RETRY_AFTER = 30
 
 EXPLANATIONS = {
     400: _l("The request could not be understood. If you were sending a form, go back and send it again."),
@@ -34,3 +42,16 @@ def http_error(error: HTTPException) -> tuple[str, int] | Response:
     if is_api_request():
         return problem_response(error)
     return render_error(error)
+
+
+@bp.app_errorhandler(OperationalError)
+@bp.app_errorhandler(InterfaceError)
+def database_unavailable(error: DBAPIError) -> Response:
+    """The database cannot be reached: a clear 503 rather than a server error. The connection pool
+    tests its connections before use (pool_pre_ping), so the next request after it is back succeeds."""
+    log.error("database unavailable: %s", error)
+    with contextlib.suppress(SQLAlchemyError):
+        db.session.rollback()
+    response = make_response(http_error(ServiceUnavailable()))
+    response.headers["Retry-After"] = str(RETRY_AFTER)
+    return response
