@@ -18,6 +18,7 @@ from matcher.introductions.models import IntroductionRequest
 from matcher.partners.models import Organisation
 from matcher.partners.operations import create_organisation
 from matcher.partners.vocabulary import Status
+from matcher.staff.accounts import set_role
 from matcher.staff.models import StaffUser
 from tests.partner_data import DISTRACTORS, TARGETS
 from tests.test_staff import _sign_in
@@ -355,3 +356,12 @@ def test_the_openapi_document_and_its_page_describe_every_operation(client: Flas
     for method, path in _operations(client):
         assert f"<code>{method} {path}</code>" in text
     assert "curl" in text and "Genossenschaft" in text
+
+
+def test_a_deactivated_staff_member_s_tokens_stop_working(app: Flask, client: FlaskClient) -> None:
+    read = _token(app, "read")
+    assert client.get("/api/v1/organisations", headers=_bearer(read)).status_code == 200
+    with app.app_context():
+        owner = db.session.scalar(select(StaffUser).where(StaffUser.email == "api@cress.example"))
+        set_role(owner, is_admin=False, active=False)
+    _is_problem(client.get("/api/v1/organisations", headers=_bearer(read)), 401)
