@@ -40,7 +40,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         # The client's address (rate limits) and the public scheme and host (links in mails) come from the proxy.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
-    from matcher import sqlite  # noqa: F401 - SQLite connections in WAL mode
+    from matcher import sqlite, storable_text  # noqa: F401 - SQLite in WAL mode; no NUL reaches PostgreSQL
 
     db.init_app(app)
     babel.init_app(app, locale_selector=select_locale)

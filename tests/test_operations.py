@@ -53,3 +53,12 @@ def test_invalid_edit_changes_nothing(app: Flask) -> None:
         with pytest.raises(InvalidOrganisation):
             update_organisation(organisation, {"country": "CH", "city": "Basel"})
         assert organisation.country == "DE" and organisation.city == ""
+
+
+def test_a_nul_character_never_reaches_the_database(app: Flask) -> None:
+    """PostgreSQL refuses NUL in text (found by fuzzing the API in the PostgreSQL pass)."""
+    with app.app_context():
+        organisation = create_organisation({**TARGETS[0], "name": "Rad\x00werk", "city": "Leip\x00zig"})
+        assert (organisation.name, organisation.city) == ("Radwerk", "Leipzig")
+        update_organisation(organisation, {"region": "Sach\x00sen"})
+        assert organisation.region == "Sachsen"
