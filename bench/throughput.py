@@ -1,0 +1,105 @@
+"""Matches per second under load: gunicorn with 2 workers on the instance, wrk on loopback posting
+profiles to /api/v1/match (a different text each request, so the embedding cache never answers),
+plus the server's start-up time and each worker's peak memory.
+
+wrk shares the 2 cores with the server, as a load balancer's health would not; the figure is a floor.
+Needs wrk (`apt-get install wrk`).
+
+Run: MATCHER_INSTANCE_PATH=/tmp/scale-100k .venv/bin/python -m bench.throughput [--duration 30] [--connections 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+
+from matcher.partners.examples import example_records
+
+REPO = Path(__file__).resolve().parents[1]
+LUA = """
+bodies = {%s}
+n = 0
+request = function()
+  n = n + 1
+  local body = string.gsub(bodies[(n %% #bodies) + 1], "@@N@@", tostring(n))
+  return wrk.format("POST", "/api/v1/match", {["Content-Type"] = "application/json"}, body)
+end
+"""
+
+
+def _lua() -> str:
+    bodies = [
+        json.dumps({"profile": {"description": f"{r['description']} (@@N@@)", "country": r["country"]}, "limit": 10})
+        for r in example_records()
+    ]
+    return LUA % ",\n".join(f"[==[{body}]==]" for body in bodies)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _peak_rss_mb(pid: int) -> float:
+    """VmHWM of the process: its peak resident memory."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) / 1024
+
+
+def _workers(master: int) -> list[int]:
+    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    return [int(pid) for pid in children]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=int, default=30)
+    parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    port = _free_port()
+    env = {**os.environ, "MATCHER_API_LIMIT": "1000000 per minute"}
+    command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(args.workers)]
+    started = time.perf_counter()
+    server = subprocess.Popen([*command, "wsgi:app"], cwd=REPO, env=env, stderr=subprocess.DEVNULL)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        while True:
+            try:
+                if requests.get(f"{url}/healthz", timeout=1).ok:
+                    break
+            except requests.RequestException:
+                time.sleep(0.2)
+        print(f"start-up to first answer: {time.perf_counter() - started:.1f} s")
+        # every worker loads its model on its own: wait until both answer a match
+        for _ in range(args.workers * 3):
+            body = {"profile": {"description": "warm-up: cooperative repairing bicycles", "country": "FR"}}
+            requests.post(f"{url}/api/v1/match", json=body, timeout=120).raise_for_status()
+        with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+            script.write(_lua())
+        wrk = ["wrk", "-t2", f"-c{args.connections}", f"-d{args.duration}s", "--latency", "-s", script.name, url]
+        output = subprocess.run(wrk, capture_output=True, text=True, check=True).stdout
+        print(output)
+        rate = re.search(r"Requests/sec:\s+([\d.]+)", output)
+        errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+        print(f"matches/s: {rate.group(1) if rate else '?'}; errors: {errors.group(1) if errors else 0}")
+        print("peak memory per worker (MB):", [round(_peak_rss_mb(pid)) for pid in _workers(server.pid)])
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=60)
+
+
+if __name__ == "__main__":
+    main()
