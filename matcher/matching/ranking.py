@@ -74,6 +74,18 @@ class Result:
     explanation: Explanation
 
 
+# Each filter (a Filters field) and the organisation attribute it restricts.
+FILTER_ATTRIBUTES = {
+    "countries": "country",
+    "legal_forms": "legal_form",
+    "themes": "themes",
+    "languages": "languages",
+    "description_languages": "description_language",
+    "partnership_types": "partnership_types",
+    "sizes": "size",
+}
+
+
 def allowed_ids(
     filters: Filters,
     exclude_country: str = "",
@@ -82,33 +94,37 @@ def allowed_ids(
 ) -> set[int]:
     """Ids of the organisations in these statuses (published ones by default) that pass the filters.
 
-    List fields (JSON) are read and checked only when a filter asks for them: decoding them for
-    every organisation would dominate the cost of a search.
+    The published ones come from the process's in-memory attribute table (it follows the change
+    sequence like the indexes); other statuses, or a change date, are asked of the database.
     """
-    wanted = {
-        name: set(values) for name in ("themes", "languages", "partnership_types") if (values := getattr(filters, name))
-    }
-    query = select(Organisation.id, *(getattr(Organisation, name) for name in wanted)).where(
+    wanted = {attribute: getattr(filters, name) for name, attribute in FILTER_ATTRIBUTES.items()}
+    if list(statuses) == [Status.PUBLISHED] and changed_since is None:
+        excluded = {"country": exclude_country} if exclude_country else None
+        return set(index_service().attributes().matching(wanted, excluded).tolist())
+    return _ids_from_database(wanted, exclude_country, statuses, changed_since)
+
+
+def _ids_from_database(
+    wanted: dict[str, tuple[str, ...]], exclude_country: str, statuses: Iterable[str], changed_since: datetime | None
+) -> set[int]:
+    """List fields (JSON) are read and checked only when a filter asks for them."""
+    lists = {name: set(values) for name in ("themes", "languages", "partnership_types") if (values := wanted[name])}
+    query = select(Organisation.id, *(getattr(Organisation, name) for name in lists)).where(
         Organisation.status.in_(list(statuses))
     )
     if changed_since is not None:
         query = query.where(Organisation.updated_at >= changed_since)
     if exclude_country:
         query = query.where(Organisation.country != exclude_country)
-    if filters.countries:
-        query = query.where(Organisation.country.in_(filters.countries))
-    if filters.legal_forms:
-        query = query.where(Organisation.legal_form.in_(filters.legal_forms))
-    if filters.sizes:
-        query = query.where(Organisation.size.in_(filters.sizes))
-    if filters.description_languages:
-        query = query.where(Organisation.description_language.in_(filters.description_languages))
-    if not wanted:
+    for name in ("country", "legal_form", "size", "description_language"):
+        if wanted[name]:
+            query = query.where(getattr(Organisation, name).in_(wanted[name]))
+    if not lists:
         return set(db.session.scalars(query))
     return {
         row[0]
         for row in db.session.execute(query)
-        if all(want & set(values) for want, values in zip(wanted.values(), row[1:], strict=True))
+        if all(want & set(values) for want, values in zip(lists.values(), row[1:], strict=True))
     }
 
 

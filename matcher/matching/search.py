@@ -19,6 +19,7 @@ from matcher.engine.keywords import words
 from matcher.engine.language import detect_language
 from matcher.matching.explain import Wishes, explain
 from matcher.matching.ranking import (
+    FILTER_ATTRIBUTES,
     Filters,
     Result,
     allowed_ids,
@@ -39,16 +40,6 @@ KEYWORD_DEPTH = 100
 RRF_K = 60
 PER_PAGE = 20
 PHRASE = re.compile(r'"([^"]+)"')
-# Facet (a Filters field) -> the organisation attribute it counts.
-FACETS = {
-    "countries": "country",
-    "legal_forms": "legal_form",
-    "themes": "themes",
-    "languages": "languages",
-    "description_languages": "description_language",
-    "partnership_types": "partnership_types",
-    "sizes": "size",
-}
 
 
 @dataclass(frozen=True)
@@ -157,7 +148,7 @@ def search_page(text: str, filters: Filters = Filters(), page: int = 1, per_page
     query = _Query.read(text)
     results = _ranked(query, filters)
     facets = {}
-    for facet, attribute in FACETS.items():
+    for facet, attribute in FILTER_ATTRIBUTES.items():
         selected = getattr(filters, facet)
         among = _ranked(query, replace(filters, **{facet: ()})) if selected else results
         counts = _counts(among, attribute)

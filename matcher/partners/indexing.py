@@ -20,6 +20,7 @@ from flask import Flask, current_app
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from matcher.engine.attributes import LISTS, SCALARS, AttributeTable
 from matcher.engine.centering import LanguageCentering, centering_id
 from matcher.engine.embedding import from_bytes, shared_embedder
 from matcher.engine.index import IndexBundle, VectorIndex
@@ -82,6 +83,8 @@ class IndexService:
         self._centering: LanguageCentering | None = None
         self._bundle: IndexBundle | None = None
         self._keywords: KeywordReplica | None = None
+        self._attributes: AttributeTable | None = None
+        self._attributes_watermark = 0
         self._unsaved = 0
         self._lock = threading.RLock()
 
@@ -217,6 +220,32 @@ class IndexService:
                 self._keywords = KeywordReplica(self._texts(), watermark)
             return self._keywords
 
+    def _attribute_rows(self, ids: Iterable[int] | None = None) -> list[dict[str, object]]:
+        """What the attribute table holds of each published organisation."""
+        columns = (Organisation.id, *(getattr(Organisation, name) for name in (*SCALARS, *LISTS)))
+        query = select(*columns).where(Organisation.status == Status.PUBLISHED)
+        if ids is not None:
+            query = query.where(Organisation.id.in_(list(ids)))
+        return [dict(row._mapping) for row in db.session.execute(query.execution_options(yield_per=CHUNK))]
+
+    def attributes(self) -> AttributeTable:
+        """The filterable attributes of the published organisations, following the change sequence."""
+        with self._lock:
+            if self._attributes is not None:
+                latest, changed = self._changes_after(self._attributes_watermark)
+                if len(changed) <= CHUNK:
+                    self._attributes.remove(changed)
+                    self._attributes.upsert(self._attribute_rows(changed) if changed else [])
+                    self._attributes_watermark = latest
+                else:
+                    self._attributes = None
+            if self._attributes is None:
+                watermark = latest_change()
+                table = AttributeTable()
+                table.upsert(self._attribute_rows())
+                self._attributes, self._attributes_watermark = table, watermark
+            return self._attributes
+
     @contextmanager
     def current(self) -> Iterator[IndexBundle]:
         """The replica, brought up to date and held still while the caller reads it."""
@@ -286,8 +315,8 @@ def index_service() -> IndexService:
 
 
 def warm_up(app: Flask) -> None:
-    """Load the model, the language offsets, the language detector and the indexes now, so the first
-    request is not slow."""
+    """Load the model, the language offsets, the language detector, the indexes and the attribute
+    table now, so the first request is not slow."""
     detect_language("warm-up")
     with app.app_context():
         service = index_service()
@@ -295,5 +324,6 @@ def warm_up(app: Flask) -> None:
         try:
             service.sync()
             service.keywords()
+            service.attributes()
         except SQLAlchemyError as error:
             log.warning("index not loaded at start-up (database not ready: %s); it will load on first use", error)
