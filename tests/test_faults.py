@@ -1,4 +1,5 @@
-"""Faults survived: the database going away and coming back, a process killed while writing the index.
+"""Faults survived: the database going away and coming back, a process killed while writing the index,
+vectors left by another model.
 
 The outage is made with a TCP relay between the app and PostgreSQL that the test cuts and restores
 (the database server itself is shared with other test runs, so it is not stopped).
@@ -6,6 +7,7 @@ The outage is made with a TCP relay between the app and PostgreSQL that the test
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import socket
@@ -22,12 +24,12 @@ import psycopg
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from matcher.engine.index import IndexBundle, VectorIndex
 from matcher.extensions import db
 from matcher.partners.indexing import index_service
-from matcher.partners.models import Organisation
+from matcher.partners.models import Embedding, Organisation
 from tests.apps import make_app
 from tests.partner_data import TARGETS
 from tests.test_api import _token
@@ -195,3 +197,23 @@ def test_a_process_killed_while_writing_its_index_leaves_a_whole_one(tmp_path: P
         found = bundle.field("description").search(np.eye(64, dtype=np.float32)[0], 1)
         assert len(found) == 1
     assert isinstance(bundle.field("description"), VectorIndex)
+
+
+def test_vectors_of_another_model_are_detected_and_the_collection_re_embedded(app: Flask) -> None:
+    """After a model change the stored vectors belong to the old model: they are never mixed into the
+    index, `matcher index check` says so, and `--repair` (run by `make run`) re-embeds them."""
+    publish_partners(app)
+    runner = app.test_cli_runner()
+    with app.app_context():
+        current = db.session.scalars(select(Embedding.model_id)).first()
+        db.session.execute(update(Embedding).values(model_id="an-older-model@0123"))
+        db.session.commit()
+        index_service().rebuild()
+        assert len(index_service().bundle.field("description")) == 0  # old vectors stay out
+    report = json.loads(runner.invoke(args=["index", "check"]).output)
+    assert report["ok"] is False and report["stale_embeddings"] == len(TARGETS) + 1
+    assert runner.invoke(args=["index", "check", "--repair"]).exit_code == 0
+    assert json.loads(runner.invoke(args=["index", "check"]).output)["ok"] is True
+    with app.app_context():
+        assert set(db.session.scalars(select(Embedding.model_id))) == {current}
+        assert len(index_service().bundle.field("description")) == len(TARGETS) + 1
