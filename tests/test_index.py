@@ -117,3 +117,64 @@ def test_vector_index_exact_and_approximate(threshold: int, tmp_path: Path) -> N
     assert loaded.meta() == bundle.meta()
     assert loaded.fields["description"].ids == index.ids
     assert not list(tmp_path.glob(".*tmp"))
+
+
+def _exact_among(vectors: np.ndarray, ids: np.ndarray, query: np.ndarray, allowed: set[int], k: int) -> list[int]:
+    scores = vectors @ query
+    order = [int(ids[j]) for j in np.argsort(-scores, kind="stable") if int(ids[j]) in allowed]
+    return order[:k]
+
+
+@pytest.mark.parametrize("share", [1.0, 0.5, 0.06, 0.01, 0.001])
+def test_allow_list_gives_the_exact_best_among_the_allowed(share: float) -> None:
+    """Wide allow-lists are applied after a deeper unrestricted search, narrow ones with a selector:
+    both must give the best k among the allowed ids, whatever ids outside the index they hold."""
+    vectors = _unit_vectors(3000, dim=16, seed=1)
+    ids = np.arange(10, 3010)
+    index = VectorIndex.build(16, ids, vectors, 10**9)
+    rng = np.random.default_rng(2)
+    allowed = {int(i) for i in rng.choice(ids, size=max(1, int(share * len(ids))), replace=False)} | {99_999}
+    for query in _unit_vectors(5, dim=16, seed=3):
+        found = [i for i, _ in index.search(query, 20, allowed)]
+        assert found == _exact_among(vectors, ids, query, allowed, 20)
+    assert index.search(vectors[0], 5, allowed=[]) == []
+    assert [i for i, _ in index.search(vectors[0], 5, allowed=iter([10, 11]))] == [10, 11]
+    assert [i for i, _ in index.search(vectors[0], 5, allowed={10, 11, 10**12})] == [10, 11]  # a hashed selector
+
+
+def test_ivf_allow_list_probes_as_many_lists_as_an_unrestricted_search(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A selector search on IVF once probed a single list (FAISS's default in SearchParametersIVF)."""
+    from matcher.engine import index as module
+
+    vectors = _unit_vectors(4000, dim=16, seed=4)
+    ids = np.arange(4000)
+    index = VectorIndex.build(16, ids, vectors, 100)
+    assert index.kind == "ivf"
+    everyone = set(range(4000))
+    monkeypatch.setattr(module, "EXACT_ALLOW_LIMIT", 0)
+    for query in _unit_vectors(5, dim=16, seed=5):
+        unrestricted = index.search(query, 30)
+        assert index.search(query, 30, everyone) == unrestricted  # applied after the search
+        monkeypatch.setattr(module, "POST_FILTER_SHARE", 2.0)
+        assert index.search(query, 30, everyone) == unrestricted  # with a selector
+        monkeypatch.setattr(module, "POST_FILTER_SHARE", 0.05)
+
+
+def test_narrow_allow_list_on_ivf_is_exact() -> None:
+    vectors = _unit_vectors(4000, dim=16, seed=6)
+    ids = np.arange(4000)
+    index = VectorIndex.build(16, ids, vectors, 100)
+    allowed = set(range(0, 4000, 97))
+    for query in _unit_vectors(5, dim=16, seed=7):
+        assert [i for i, _ in index.search(query, 10, allowed)] == _exact_among(vectors, ids, query, allowed, 10)
+
+
+@pytest.mark.parametrize("threshold", [10**9, 100])
+def test_stored_vectors_come_back(threshold: int) -> None:
+    vectors = _unit_vectors(1000, dim=16, seed=8)
+    index = VectorIndex.build(16, np.arange(5, 1005), vectors, threshold)
+    stored = index.vectors([5, 500, 2000, 1004])
+    assert sorted(stored) == [5, 500, 1004]
+    for i, vector in stored.items():
+        assert np.allclose(vector, vectors[i - 5])
+    assert index.vectors([]) == {}
