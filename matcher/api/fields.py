@@ -35,14 +35,6 @@ class Integer(fields.Integer):
     default_error_messages = {**REQUIRED, "invalid": _l("Give a whole number."), "too_large": _l("Too large.")}
 
 
-class Float(fields.Float):
-    default_error_messages = {**REQUIRED, "invalid": _l("Give a number."), "special": _l("Give a number.")}
-
-
-class Boolean(fields.Boolean):
-    default_error_messages = {**REQUIRED, "invalid": _l("Give true or false.")}
-
-
 class DateTime(fields.DateTime):
     default_error_messages = {
         **REQUIRED,
@@ -58,10 +50,6 @@ class List(fields.List):
 
 class Nested(fields.Nested):
     default_error_messages = {**REQUIRED, "type": _l("Give a JSON object.")}
-
-
-class Dict(fields.Dict):
-    default_error_messages = {**REQUIRED, "invalid": _l("Give a JSON object.")}
 
 
 def length(maximum: int, minimum: int | None = None) -> validate.Length:
