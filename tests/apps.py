@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -43,3 +44,10 @@ def make_app(database_url: str, folder: Path, model_path: Path, centering_path: 
 def another_process(app: Flask) -> Flask:
     """A new process's view: a fresh app on the same database and index file."""
     return create_app({key: app.config[key] for key in SHARED_SETTINGS})
+
+
+def free_port() -> int:
+    """A TCP port on the loopback that nothing listens on now (for servers the tests start)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

@@ -30,7 +30,7 @@ from matcher.engine.index import IndexBundle, VectorIndex
 from matcher.extensions import db
 from matcher.partners.indexing import index_service
 from matcher.partners.models import Embedding, Organisation
-from tests.apps import make_app
+from tests.apps import free_port, make_app
 from tests.partner_data import TARGETS
 from tests.test_api import _token
 from tests.web import publish_partners
@@ -43,9 +43,7 @@ class Relay:
 
     def __init__(self, upstream: tuple[str, int]) -> None:
         self.upstream = upstream
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
+        self.port = free_port()
         self._sockets: list[socket.socket] = []
         self._listener: socket.socket | None = None
 

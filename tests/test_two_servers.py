@@ -5,7 +5,6 @@ within a second, with no rebuild: each replica follows the change sequence in th
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ import pytest
 import requests
 from flask import Flask
 
+from tests.apps import free_port
 from tests.partner_data import TARGETS
 from tests.test_api import _token
 from tests.web import publish_partners
@@ -25,14 +25,8 @@ VISIBLE_WITHIN = 1.0  # seconds
 START_TIMEOUT = 120.0
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def _serve(app: Flask, folder: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
