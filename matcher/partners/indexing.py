@@ -74,8 +74,9 @@ class IndexService:
         centering_strength: float,
         approx_threshold: int,
         batch_size: int,
+        backend: str,
     ) -> None:
-        self.embedder = shared_embedder(model, batch_size)
+        self.embedder = shared_embedder(model, batch_size, backend)
         self.centering_path = centering_path
         self.centering_strength = centering_strength
         self.index_path = index_path
@@ -306,6 +307,7 @@ def init_app(app: Flask) -> None:
         centering_strength=app.config["MATCHER_CENTERING_STRENGTH"],
         approx_threshold=app.config["MATCHER_APPROX_THRESHOLD"],
         batch_size=app.config["MATCHER_EMBED_BATCH"],
+        backend=app.config["MATCHER_EMBED_BACKEND"],
     )
 
 
