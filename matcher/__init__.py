@@ -56,7 +56,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from matcher.api import tokens  # noqa: F401
     from matcher.introductions import models as introduction_models  # noqa: F401 - registers its table
-    from matcher.partners import audit, duplicates, indexing, models  # noqa: F401 - models register their tables
+    from matcher.partners import audit, duplicates, indexing, models, vector_cache  # noqa: F401 - models register their tables
     from matcher.staff import import_jobs  # noqa: F401 - register their tables
     from matcher.staff import models as staff_models  # noqa: F401
 

@@ -7,14 +7,19 @@ import itertools
 import json
 from pathlib import Path
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskCliRunner
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
+from matcher.engine.embedding import from_bytes
 from matcher.extensions import db
+from matcher.partners import operations
 from matcher.partners.importing import ColumnMapping, import_file
+from matcher.partners.indexing import index_service
 from matcher.partners.models import Organisation
+from matcher.partners.vector_cache import PendingVector
 from tests.partner_data import DISTRACTORS, TARGETS
 
 MAPPING = Path(__file__).resolve().parents[1] / "docs" / "esif-mapping.json"
@@ -126,3 +131,40 @@ def test_cli_import_of_esif_subset_then_search(runner: FlaskCliRunner, esif_path
     payload = json.loads(found.output)
     assert len(payload) == 5 and all("contact_email" not in item for item in payload)
     assert {item["description_language"] for item in payload} - {"fr"}
+
+
+class _Interrupted(Exception):
+    """Stands for the process being stopped in the middle of an import."""
+
+
+def test_an_interrupted_import_resumes_without_embedding_again(
+    app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The import stops after its first chunk: nothing is stored (all rows or none), but the first
+    chunk's vectors are kept; run again, it embeds only the rest and leaves no pending vector behind."""
+    monkeypatch.setattr(operations, "EMBED_CHUNK", 3)
+    path = _write_csv(tmp_path / "partners.csv", _rows(TARGETS + DISTRACTORS))
+    with app.app_context():
+        embedder = index_service().embedder
+        encoded: list[str] = []
+        real_encode = embedder.encode
+        monkeypatch.setattr(embedder, "encode", lambda texts, role: encoded.extend(texts) or real_encode(texts, role))
+
+        def stop_after_first_chunk(count: int) -> None:
+            raise _Interrupted
+
+        with pytest.raises(_Interrupted):
+            import_file(path, progress=stop_after_first_chunk)
+        db.session.rollback()
+        assert _count() == 0
+        first_chunk = list(encoded)
+        assert first_chunk and db.session.scalar(select(func.count()).select_from(PendingVector)) == len(first_chunk)
+
+        encoded.clear()
+        report = import_file(path)
+        assert report.imported == len(TARGETS + DISTRACTORS) == _count()
+        assert encoded and not set(encoded) & set(first_chunk)
+        assert db.session.scalar(select(func.count()).select_from(PendingVector)) == 0
+        for organisation in db.session.scalars(select(Organisation)):  # kept vectors are the texts' own
+            fresh = real_encode([organisation.description], "passage")[0]
+            assert float(from_bytes(organisation.embedding.description) @ fresh) > 0.9999

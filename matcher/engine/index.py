@@ -36,6 +36,9 @@ POST_FILTER_MARGIN = 1.25
 POST_FILTER_TRIES = 3
 # A bitmap selector (one bit per id up to the largest) while it is at most this many bits per indexed id.
 BITMAP_BITS_PER_ID = 64
+# k-means of an IVF index learns from at most this many vectors per list, drawn at random: at 1M
+# vectors a quarter of them, which cuts the build about 4x (FAISS warns below 39 per list).
+TRAINING_VECTORS_PER_LIST = 64
 
 
 def ivf_nlist(n: int) -> int:
@@ -64,7 +67,7 @@ class VectorIndex:
         else:
             nlist = ivf_nlist(len(ids))
             ivf = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
-            ivf.train(np.ascontiguousarray(vectors, dtype=np.float32))
+            ivf.train(_training_sample(vectors, TRAINING_VECTORS_PER_LIST * nlist))
             ivf.set_direct_map_type(faiss.DirectMap.Hashtable)
             ivf.nprobe = ivf_nprobe(nlist)
             built = cls(dim, ivf)
@@ -190,6 +193,13 @@ class VectorIndex:
         else:
             ids = faiss.vector_to_array(index.id_map)
         return cls(dim, index, ids.tolist())
+
+
+def _training_sample(vectors: np.ndarray, most: int) -> np.ndarray:
+    """At most ``most`` of the vectors, drawn with a fixed seed so that a rebuild gives the same index."""
+    if len(vectors) > most:
+        vectors = vectors[np.sort(np.random.default_rng(0).choice(len(vectors), most, replace=False))]
+    return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
 def _ivf_ids(index: faiss.IndexIVF) -> np.ndarray:

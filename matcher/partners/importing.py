@@ -129,6 +129,6 @@ def import_file(
     if dry_run or (report.errors and not skip_invalid):
         return report
     if accepted:
-        create_many(accepted, progress)
+        create_many(accepted, progress, resumable=True)
     report.imported = len(accepted)
     return report

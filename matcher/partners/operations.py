@@ -9,12 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+import numpy as np
 from sqlalchemy import select
 
 from matcher.engine.embedding import to_bytes
 from matcher.engine.language import detect_language
 from matcher.extensions import db
-from matcher.partners import access, audit
+from matcher.partners import access, audit, vector_cache
 from matcher.partners.duplicates import flag_duplicates
 from matcher.partners.indexing import FIELDS, index_service
 from matcher.partners.models import Change, Embedding, Organisation, utcnow
@@ -45,31 +46,39 @@ def _commit_and_sync(organisation_ids: Iterable[int]) -> None:
     index_service().sync()
 
 
-def embed(organisations: Sequence[Organisation], progress: Callable[[int], None] | None = None) -> None:
-    """Compute the passage vectors of the organisations' texts (in chunks, for long imports)."""
+def embed(
+    organisations: Sequence[Organisation], progress: Callable[[int], None] | None = None, resumable: bool = False
+) -> None:
+    """Compute the passage vectors of the organisations' texts (in chunks, for long imports).
+
+    ``resumable``: each chunk's vectors are also kept in the vector cache at once, and vectors kept
+    there by an earlier, interrupted run are taken instead of computed again (imports)."""
     service = index_service()
+    model_id = service.embedder.model_id
     for start in range(0, len(organisations), EMBED_CHUNK):
         chunk = organisations[start : start + EMBED_CHUNK]
-        vectors = {
-            name: service.embedder.encode([getattr(o, name) for o in chunk if getattr(o, name)], "passage")
-            for name in FIELDS
-        }
-        positions = dict.fromkeys(FIELDS, 0)
+        vectors = {name: _passage_vectors([getattr(o, name) for o in chunk], resumable) for name in FIELDS}
         for organisation in chunk:
-            blobs: dict[str, bytes | None] = {}
-            for name in FIELDS:
-                if getattr(organisation, name):
-                    blobs[name] = to_bytes(vectors[name][positions[name]])
-                    positions[name] += 1
-                else:
-                    blobs[name] = None
             if organisation.embedding is None:
                 organisation.embedding = Embedding()
-            organisation.embedding.model_id = service.embedder.model_id
-            for name, blob in blobs.items():
-                setattr(organisation.embedding, name, blob)
+            organisation.embedding.model_id = model_id
+            for name in FIELDS:
+                text = getattr(organisation, name)
+                setattr(organisation.embedding, name, to_bytes(vectors[name][text]) if text else None)
         if progress:
             progress(len(chunk))
+
+
+def _passage_vectors(texts: Sequence[str], resumable: bool) -> dict[str, np.ndarray]:
+    """Vector by text, for the non-empty texts."""
+    embedder = index_service().embedder
+    wanted = [t for t in dict.fromkeys(texts) if t]
+    found = vector_cache.cached(embedder.model_id, "passage", wanted) if resumable else {}
+    missing = [t for t in wanted if t not in found]
+    computed = dict(zip(missing, embedder.encode(missing, "passage"), strict=True))
+    if resumable:
+        vector_cache.keep(embedder.model_id, "passage", computed)
+    return found | computed
 
 
 def build(values: Mapping[str, Any], source: str, status: str, is_example: bool = False) -> Organisation:
@@ -117,15 +126,22 @@ def submit_profile(data: Mapping[str, object], consent_publication: bool) -> tup
 
 
 def create_many(
-    organisations: Sequence[Organisation], progress: Callable[[int], None] | None = None, actor: str = ""
+    organisations: Sequence[Organisation],
+    progress: Callable[[int], None] | None = None,
+    actor: str = "",
+    resumable: bool = False,
 ) -> list[Organisation]:
-    """Embed and store organisations in one transaction: all of them or none."""
-    embed(organisations, progress)
+    """Embed and store organisations in one transaction: all of them or none. ``resumable`` (imports):
+    vectors computed before an interruption are kept and reused by the next run (vector_cache)."""
+    embed(organisations, progress, resumable)
     db.session.add_all(organisations)
     for organisation in organisations:
         audit.record(organisation, "created", actor)
     db.session.flush()
     _commit_and_sync(o.id for o in organisations)
+    if resumable:
+        model_id = index_service().embedder.model_id
+        vector_cache.forget(model_id, "passage", {t for o in organisations for n in FIELDS if (t := getattr(o, n))})
     flag_duplicates(o.id for o in organisations)
     return list(organisations)
 
