@@ -55,10 +55,11 @@ class Embedder:
                     self._model = loaded
         return self._model
 
-    @property
+    @functools.cached_property
     def model_id(self) -> str:
         """Identifies the vectors: the model reference plus, for a local build, its build fingerprint,
-        plus the int8 file's when that backend computes them (its vectors differ slightly)."""
+        plus the int8 file's when that backend computes them (its vectors differ slightly). Read once:
+        a process keeps the model it loaded."""
         suffix = f"+int8@{onnx_digest(Path(self.model_ref))}" if self.backend == "onnx-int8" else ""
         build_info = Path(self.model_ref) / "build-info.json"
         if build_info.is_file():
