@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import Protocol
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from matcher.partners.models import Organisation
 from matcher.partners.vocabulary import PARTNERSHIP_TYPES, language_name, theme_label
 
 # Small, documented boosts added to the semantic score (cosine similarity, about 0.7 to 0.95 for e5).
@@ -57,7 +57,15 @@ def _shared(mine: tuple[str, ...], theirs: list[str]) -> list[str]:
     return [code for code in mine if code in theirs]
 
 
-def explain(semantic: float, parts: dict[str, float], candidate: Organisation, wishes: Wishes) -> Explanation:
+class Candidate(Protocol):
+    """What an explanation reads of a candidate: an Organisation, or a row of these columns."""
+
+    themes: list[str]
+    languages: list[str]
+    partnership_types: list[str]
+
+
+def explain(semantic: float, parts: dict[str, float], candidate: Candidate, wishes: Wishes) -> Explanation:
     """Add the boosts to the semantic score and say what produced it."""
     themes = _shared(wishes.themes, candidate.themes)
     languages = _shared(wishes.languages, candidate.languages)

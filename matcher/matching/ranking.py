@@ -3,12 +3,13 @@ search() shares (filters, candidates scored part by part)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import Row, select
 
 from matcher.engine.embedding import Role
 from matcher.engine.language import detect_language
@@ -26,6 +27,7 @@ PART_FIELDS = {"description": "description", "their_offer": "offers", "their_nee
 MIN_POOL = 100
 # A per-country cap needs candidates from many countries: a deeper pool.
 SPREAD_POOL = 1000
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -162,6 +164,22 @@ def organisations_by_id(ids: Iterable[int]) -> dict[int, Organisation]:
     return {o.id: o for o in db.session.scalars(select(Organisation).where(Organisation.id.in_(ids)))}
 
 
+def _candidate_facts(ids: Iterable[int]) -> dict[int, Row]:
+    """What the boosts and the spread over countries need of each candidate; the whole organisations
+    are loaded for the results only (a pool is 100 or more, the results usually 10)."""
+    ids = list(ids)
+    if not ids:
+        return {}
+    columns = select(
+        Organisation.id,
+        Organisation.country,
+        Organisation.themes,
+        Organisation.languages,
+        Organisation.partnership_types,
+    )
+    return {row.id: row for row in db.session.execute(columns.where(Organisation.id.in_(ids)))}
+
+
 def _rank(
     queries: dict[str, np.ndarray],
     weights: dict[str, float],
@@ -173,32 +191,36 @@ def _rank(
     """Gather candidates from each part's index, score every part exactly, boost, sort."""
     pool = max(MIN_POOL, 10 * k) if not per_country else max(SPREAD_POOL, 50 * k)
     scored = scored_candidates(queries, allowed, pool)
-    organisations = organisations_by_id(scored)
-    results = [
-        Result(organisations[i], explain(weighted(parts, weights), parts, organisations[i], wishes))
-        for i, parts in scored.items()
-        if parts
-    ]
-    results.sort(key=lambda r: (-r.explanation.score, r.organisation.id))
-    return spread(results, k, per_country) if per_country else results[:k]
+    facts = _candidate_facts(scored)
+    ranked = sorted(
+        (
+            (facts[i], explain(weighted(parts, weights), parts, facts[i], wishes))
+            for i, parts in scored.items()
+            if parts
+        ),
+        key=lambda pair: (-pair[1].score, pair[0].id),
+    )
+    chosen = spread(ranked, k, per_country, country_of=lambda pair: pair[0].country) if per_country else ranked[:k]
+    organisations = organisations_by_id(candidate.id for candidate, _ in chosen)
+    return [Result(organisations[candidate.id], explanation) for candidate, explanation in chosen]
 
 
-def spread(ranked: list[Result], k: int, per_country: int) -> list[Result]:
+def spread(ranked: list[T], k: int, per_country: int, country_of: Callable[[T], str]) -> list[T]:
     """The best k with at most `per_country` from one country, as long as other countries have
     candidates; the list is filled up from the remaining ones in rank order otherwise."""
-    taken: list[Result] = []
+    taken: list[T] = []
     counts: dict[str, int] = {}
-    for result in ranked:
-        country = result.organisation.country
+    for item in ranked:
+        country = country_of(item)
         if counts.get(country, 0) < per_country:
-            taken.append(result)
+            taken.append(item)
             counts[country] = counts.get(country, 0) + 1
             if len(taken) == k:
                 return taken
-    chosen = {id(r) for r in taken}
-    taken += [r for r in ranked if id(r) not in chosen][: k - len(taken)]
-    position = {id(r): i for i, r in enumerate(ranked)}
-    taken.sort(key=lambda r: position[id(r)])
+    chosen = {id(item) for item in taken}
+    taken += [item for item in ranked if id(item) not in chosen][: k - len(taken)]
+    position = {id(item): i for i, item in enumerate(ranked)}
+    taken.sort(key=lambda item: position[id(item)])
     return taken
 
 

@@ -130,7 +130,7 @@ def _ranked(query: _Query, filters: Filters) -> list[Result]:
 def search(text: str, k: int = 10, filters: Filters = Filters(), per_country: int | None = None) -> list[Result]:
     """Published organisations that answer a free-text query in any language, best first."""
     results = _ranked(_Query.read(text), filters)
-    return spread(results, k, per_country) if per_country else results[:k]
+    return spread(results, k, per_country, country_of=lambda r: r.organisation.country) if per_country else results[:k]
 
 
 def _counts(results: list[Result], attribute: str) -> dict[str, int]:
