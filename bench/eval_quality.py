@@ -237,9 +237,12 @@ def metrics(ranking: list[str], relevant: set[str], k: int = K) -> dict[str, flo
     }
 
 
-def evaluate(corpus: list[Operation], queries: list[Query], work: Path) -> dict[str, dict[str, Scores]]:
-    """Run every system on every query; scores per system, per query kind."""
-    database = f"sqlite:///{work / 'eval.sqlite3'}"
+def evaluate(
+    corpus: list[Operation], queries: list[Query], work: Path, database: str | None = None
+) -> dict[str, dict[str, Scores]]:
+    """Run every system on every query; scores per system, per query kind. The corpus is loaded into
+    ``database`` (an empty one), by default a new SQLite file in ``work``."""
+    database = database or f"sqlite:///{work / 'eval.sqlite3'}"
     matcher_app = _app(database, work, centering_strength=None)
     operation_of = load_corpus(matcher_app, corpus)
     language = {o.id: o.language for o in corpus}
@@ -335,13 +338,15 @@ def markdown(summary: dict[str, dict[str, dict]]) -> str:
     return "\n".join(lines)
 
 
-def run(per_language: int, queries_per_language: int, seed: int = 7, esif: Path = ESIF) -> dict[str, object]:
+def run(
+    per_language: int, queries_per_language: int, seed: int = 7, esif: Path = ESIF, database: str | None = None
+) -> dict[str, object]:
     operations = read_operations(esif)
     requests = json.loads(REQUESTS.read_text("utf-8"))["requests"]
     corpus = sample_corpus(operations, per_language, seed, (i for r in requests for i in r["relevant"]))
     queries = weak_queries(corpus, queries_per_language, seed) + hand_queries({o.id for o in corpus})
     with tempfile.TemporaryDirectory() as work:
-        summary = summarise(evaluate(corpus, queries, Path(work)))
+        summary = summarise(evaluate(corpus, queries, Path(work), database))
     summary["corpus"] = {"operations": len(corpus), "languages": sorted({o.language for o in corpus})}
     return summary
 

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 from flask import Flask
+from sqlalchemy import create_engine, text
 
 from matcher import create_app
 from matcher.extensions import db
 from matcher.partners import migrations
+
+# The PostgreSQL database the suite runs on in CI's second pass; SQLite files otherwise.
+POSTGRES_URL = os.environ.get("MATCHER_TEST_DATABASE_URL", "")
 
 # What a second process on the same database and index file is configured with.
 SHARED_SETTINGS = (
@@ -21,6 +26,18 @@ SHARED_SETTINGS = (
     "MATCHER_CENTERING_PATH",
     "MATCHER_EMBED_BACKEND",
 )
+
+
+def fresh_database(folder: Path, name: str = "test.sqlite3") -> str:
+    """The URL of an empty database: the PostgreSQL one emptied, or a new SQLite file in folder."""
+    if not POSTGRES_URL:
+        return f"sqlite:///{folder / name}"
+    engine = create_engine(POSTGRES_URL)
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    return POSTGRES_URL
 
 
 def make_app(

@@ -13,14 +13,12 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
-from sqlalchemy import create_engine, text
 
 from matcher.engine.model_build import build_model, default_model_dir
-from tests.apps import make_app
+from tests.apps import fresh_database, make_app
 
 SHARED = Path(os.environ.get("MATCHER_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 ESIF = SHARED / "data" / "esif" / "operations.csv"
-POSTGRES_URL = os.environ.get("MATCHER_TEST_DATABASE_URL", "")
 
 
 @pytest.fixture(scope="session")
@@ -36,20 +34,9 @@ def centering_path() -> Path:
     return Path(__file__).resolve().parents[1] / ".make" / "test-language-centering.npz"
 
 
-def _reset_postgres(url: str) -> None:
-    engine = create_engine(url)
-    with engine.begin() as connection:
-        connection.execute(text("DROP SCHEMA public CASCADE"))
-        connection.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-
-
 @pytest.fixture()
 def app(tmp_path: Path, model_path: Path, centering_path: Path) -> Iterator[Flask]:
-    if POSTGRES_URL:
-        _reset_postgres(POSTGRES_URL)
-    database_url = POSTGRES_URL or f"sqlite:///{tmp_path / 'test.sqlite3'}"
-    yield from make_app(database_url, tmp_path, model_path, centering_path)
+    yield from make_app(fresh_database(tmp_path), tmp_path, model_path, centering_path)
 
 
 @pytest.fixture()

@@ -19,8 +19,7 @@ from matcher.extensions import db
 from matcher.matching import match
 from matcher.partners.indexing import index_service
 from matcher.partners.models import Embedding
-from tests.apps import make_app
-from tests.conftest import POSTGRES_URL, _reset_postgres
+from tests.apps import fresh_database, make_app
 from tests.partner_data import DISTRACTORS, TARGETS
 from tests.test_matching import PROFILE, _seed
 
@@ -42,12 +41,9 @@ def int8(model_path: Path) -> Embedder:
 
 @pytest.fixture()
 def int8_app(tmp_path: Path, model_path: Path, centering_path: Path, int8: Embedder) -> Iterator[Flask]:
-    if POSTGRES_URL:
-        _reset_postgres(POSTGRES_URL)
-    database_url = POSTGRES_URL or f"sqlite:///{tmp_path / 'test.sqlite3'}"
     # its own language offsets: they are fitted per model id, and this backend has another
     centering = centering_path.with_name("test-language-centering-int8.npz")
-    yield from make_app(database_url, tmp_path, model_path, centering, MATCHER_EMBED_BACKEND="onnx-int8")
+    yield from make_app(fresh_database(tmp_path), tmp_path, model_path, centering, MATCHER_EMBED_BACKEND="onnx-int8")
 
 
 @pytest.mark.parametrize("role", ["query", "passage"])

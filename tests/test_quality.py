@@ -13,19 +13,18 @@ from pathlib import Path
 import pytest
 
 from bench.eval_quality import run
+from tests.apps import fresh_database
 
 # Measured on 2026-11-27 with this slice (hand nDCG@10 0.420; weak MRR 0.091 on the rankings condensed
 # to operations with a code, 0.025 before); the floors leave room for numeric noise between machines only.
 HAND_NDCG_FLOOR = 0.40
 WEAK_MRR_FLOOR = 0.08
 
-# Runs on its own SQLite database, so the PostgreSQL pass of CI skips it (-m "not slow").
-pytestmark = pytest.mark.slow
-
 
 @pytest.fixture(scope="module")
-def summary(esif_path: Path, model_path: Path) -> dict:
-    return run(per_language=15, queries_per_language=4, esif=esif_path)
+def summary(esif_path: Path, model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    database = fresh_database(tmp_path_factory.mktemp("quality"), "eval.sqlite3")
+    return run(per_language=15, queries_per_language=4, esif=esif_path, database=database)
 
 
 def test_matcher_beats_bm25_and_random_on_hand_judged_cross_lingual_requests(summary: dict) -> None:

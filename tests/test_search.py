@@ -2,7 +2,7 @@
 the keyword index following the database, pages, and the /search page.
 
 The slice (about 130 operations, chosen by category-of-intervention code and language, in file order)
-is stored once per module on its own SQLite database, with a few hand-written organisations.
+is stored once per module on its own database, with a few hand-written organisations.
 """
 
 from __future__ import annotations
@@ -34,10 +34,7 @@ from matcher.partners.operations import (
     validated,
 )
 from matcher.partners.vocabulary import EU_COUNTRIES, LEGAL_FORMS, PARTNERSHIP_TYPES, Source, Status
-from tests.apps import another_process, make_app
-
-# Runs on its own SQLite database, so the PostgreSQL pass of CI skips it (-m "not slow").
-pytestmark = pytest.mark.slow
+from tests.apps import another_process, fresh_database, make_app
 
 EVERYTHING = 10_000
 
@@ -202,7 +199,7 @@ class Corpus:
 @pytest.fixture(scope="module")
 def search_app(tmp_path_factory: pytest.TempPathFactory, model_path: Path, centering_path: Path) -> Iterator[Flask]:
     folder = tmp_path_factory.mktemp("search")
-    yield from make_app(f"sqlite:///{folder / 'search.sqlite3'}", folder, model_path, centering_path)
+    yield from make_app(fresh_database(folder), folder, model_path, centering_path)
 
 
 @pytest.fixture(scope="module")
