@@ -26,9 +26,13 @@ class _Codes:
 
     def __init__(self) -> None:
         self.of: dict[str, int] = {}
+        self.values: list[str] = []
 
     def code(self, value: str) -> int:
-        return self.of.setdefault(value, len(self.of))
+        if value not in self.of:
+            self.of[value] = len(self.values)
+            self.values.append(value)
+        return self.of[value]
 
     def known(self, values: Iterable[str]) -> list[int]:
         return [self.of[v] for v in values if v in self.of]
@@ -110,6 +114,19 @@ class AttributeTable:
             self._lists[name] = self._lists[name][keep]
         self._size = len(keep)
         self._row = {int(identifier): row for row, identifier in enumerate(self._ids)}
+
+    def record(self, identifier: int) -> dict[str, object] | None:
+        """The attributes of one organisation (list values in the order first met), None if absent."""
+        row = self._row.get(identifier)
+        if row is None:
+            return None
+        record: dict[str, object] = {"id": identifier}
+        for name in SCALARS:
+            record[name] = self._codes[name].values[self._scalars[name][row]]
+        for name in LISTS:
+            bits = np.unpackbits(self._lists[name][row].view(np.uint8), bitorder="little")
+            record[name] = [self._codes[name].values[code] for code in np.flatnonzero(bits)]
+        return record
 
     def matching(self, wanted: Mapping[str, Sequence[str]], excluded: Mapping[str, str] | None = None) -> np.ndarray:
         """Sorted ids whose value is one of the wanted ones for every attribute given (a list

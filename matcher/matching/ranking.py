@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 import numpy as np
-from sqlalchemy import Row, select
+from sqlalchemy import select
 
 from matcher.engine.embedding import Role
 from matcher.engine.language import detect_language
@@ -164,20 +164,23 @@ def organisations_by_id(ids: Iterable[int]) -> dict[int, Organisation]:
     return {o.id: o for o in db.session.scalars(select(Organisation).where(Organisation.id.in_(ids)))}
 
 
-def _candidate_facts(ids: Iterable[int]) -> dict[int, Row]:
-    """What the boosts and the spread over countries need of each candidate; the whole organisations
-    are loaded for the results only (a pool is 100 or more, the results usually 10)."""
-    ids = list(ids)
-    if not ids:
-        return {}
-    columns = select(
-        Organisation.id,
-        Organisation.country,
-        Organisation.themes,
-        Organisation.languages,
-        Organisation.partnership_types,
-    )
-    return {row.id: row for row in db.session.execute(columns.where(Organisation.id.in_(ids)))}
+class Facts(NamedTuple):
+    """What the boosts and the spread over countries read of a candidate."""
+
+    id: int
+    country: str
+    themes: list[str]
+    languages: list[str]
+    partnership_types: list[str]
+
+
+def _candidate_facts(ids: Iterable[int]) -> dict[int, Facts]:
+    """From the in-memory attribute table of the published organisations, so that only the results'
+    organisations are loaded whole. One unpublished or removed since the candidates were gathered is
+    no longer there, and is left out."""
+    table = index_service().attributes()
+    records = (table.record(i) for i in ids)
+    return {r["id"]: Facts(**{name: r[name] for name in Facts._fields}) for r in records if r}  # type: ignore[arg-type]
 
 
 def _rank(
@@ -202,7 +205,7 @@ def _rank(
     )
     chosen = spread(ranked, k, per_country, country_of=lambda pair: pair[0].country) if per_country else ranked[:k]
     organisations = organisations_by_id(candidate.id for candidate, _ in chosen)
-    return [Result(organisations[candidate.id], explanation) for candidate, explanation in chosen]
+    return [Result(organisations[c.id], explanation) for c, explanation in chosen if c.id in organisations]
 
 
 def spread(ranked: list[T], k: int, per_country: int, country_of: Callable[[T], str]) -> list[T]:
