@@ -38,7 +38,8 @@ POOL = 100
 
 
 def _stored() -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str], list[str]]:
-    """Ids, corrected passage vectors, countries, descriptions and languages of every organisation."""
+    """Ids, corrected passage vectors, countries, descriptions and languages of every organisation
+    (whichever backend stored the vectors: recall compares two searches of the same vectors)."""
     service = index_service()
     rows = db.session.execute(
         select(
@@ -49,7 +50,6 @@ def _stored() -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str], list[str]]
             Embedding.description,
         )
         .join(Embedding)
-        .where(Embedding.model_id == service.embedder.model_id)
         .order_by(Organisation.id)
     ).all()
     ids = np.array([r[0] for r in rows], dtype=np.int64)
