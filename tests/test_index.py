@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from flask import Flask
 
-from matcher.engine.index import IndexBundle, VectorIndex
+from matcher.engine.index import IndexBundle, VectorIndex, _training_sample
 from matcher.extensions import db
 from matcher.matching import Profile, match, search
 from matcher.partners.indexing import index_service
@@ -178,3 +178,12 @@ def test_stored_vectors_come_back(threshold: int) -> None:
     for i, vector in stored.items():
         assert np.allclose(vector, vectors[i - 5])
     assert index.vectors([]) == {}
+
+
+def test_ivf_k_means_learns_from_a_fixed_sample_of_a_large_collection() -> None:
+    vectors = np.random.default_rng(3).normal(size=(5000, 8)).astype(np.float32)
+    sample = _training_sample(vectors, 1000)
+    assert sample.shape == (1000, 8) and sample.flags.c_contiguous
+    assert np.array_equal(sample, _training_sample(vectors, 1000))  # a rebuild trains on the same vectors
+    assert {row.tobytes() for row in sample} <= {row.tobytes() for row in vectors}
+    assert _training_sample(vectors[:800], 1000).shape == (800, 8)
