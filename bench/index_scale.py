@@ -1,8 +1,8 @@
 """The vector index at 10k, 100k and 1M organisations, on synthetic vectors: does the engine stay
 fast, accurate and small enough as the catalogue grows, and where does the approximate index start?
 
-Built the way the app builds it (VectorIndex.build with the default MATCHER_APPROX_THRESHOLD of
-200,000: 10k and 100k are exact, 1M is IVF), then measured per size:
+Built the way the app builds it (VectorIndex.build with the MATCHER_APPROX_THRESHOLD given by
+--approx-threshold, by default the app's 50,000: 10k is exact, 100k and 1M are IVF), then measured per size:
 
 - build time of one field (IVF training included), IndexBundle save time, file size and load time of a
   bundle with the three fields (description, offers, seeks; each holds the same built index, so one
@@ -53,7 +53,7 @@ import numpy as np
 from matcher.engine.index import IndexBundle, VectorIndex
 
 DIM = 384
-APPROX_THRESHOLD = 200_000  # the app's MATCHER_APPROX_THRESHOLD
+APPROX_THRESHOLD = 50_000  # the app's MATCHER_APPROX_THRESHOLD
 FIELDS = ("description", "offers", "seeks")
 POOL = 100  # ranking._rank: max(MIN_POOL, 10 * k) for k=10
 COUNTRIES = 27

@@ -1,17 +1,18 @@
 """Recall@10 of the approximate (IVF) index against exact search on real e5 vectors.
 
 bench/index_scale.py measures the index at 1M on synthetic vectors, whose clusters are cleaner than
-real ones (IVF recall is 1.000 there even at nprobe 4). This runs the same index policy on the real
-passage vectors of an instance (the ESIF operations after `matcher import`), with the language
-correction the app applies. Each query is an operation's summary embedded in the query role and
-searched with that operation's country excluded (as match() does: the allow-list is every other
-country), so it never finds itself.
+real ones (IVF recall is 1.000 there even at nprobe 4). This runs the same index policy on real
+passage vectors of ESIF operation summaries stored in an instance: those of its organisations
+(after `matcher import`) and those kept for an unfinished import (pending_vectors). Queries are
+other ESIF summaries embedded in the query role by the configured backend, searched without a
+filter and with a random half of the ids allowed (a filter). The app searches an allow-list of at
+most 50,000 ids exactly even on IVF (EXACT_ALLOW_LIMIT), which would cover every filtered query
+here; that limit is set to 0 in this run so that the probing itself is measured.
 
-Compared: the app's policy at the instance's size (nlist = 4 sqrt(n), nprobe = nlist / 32, k-means on
-at most 64 vectors per list), the same with fewer probes, and with k-means on fewer vectors per
-list; each against IndexFlatIP over the same vectors with the same allow-list. The app searches an
-allow-list of at most 50,000 ids exactly even on IVF (EXACT_ALLOW_LIMIT), which would cover every
-query here; that limit is set to 0 in this run so that the probing itself is measured.
+Compared: the app's policy at this size (nlist = 4 sqrt(n), nprobe = nlist / 6 but at least 16,
+k-means on at most 64 vectors per list), fewer probes, and k-means on 16 vectors per list; each
+against an exact search of the same vectors with the same allow-list. Vectors are used raw (the
+language correction moves every vector of a language alike and is left out here).
 
 Run: MATCHER_INSTANCE_PATH=/tmp/esif .venv/bin/python -m bench.ivf_recall_real [--queries 300]
 """
@@ -19,6 +20,7 @@ Run: MATCHER_INSTANCE_PATH=/tmp/esif .venv/bin/python -m bench.ivf_recall_real [
 from __future__ import annotations
 
 import argparse
+import csv
 import time
 
 import faiss
@@ -31,35 +33,23 @@ from matcher.engine.embedding import from_bytes
 from matcher.engine.index import VectorIndex, ivf_nlist, ivf_nprobe
 from matcher.extensions import db
 from matcher.partners.indexing import index_service
-from matcher.partners.models import Embedding, Organisation
+from matcher.partners.models import Embedding
+from matcher.partners.vector_cache import PendingVector
 
 K = 10
 POOL = 100
 
 
-def _stored() -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str], list[str]]:
-    """Ids, corrected passage vectors, countries, descriptions and languages of every organisation
-    (whichever backend stored the vectors: recall compares two searches of the same vectors)."""
-    service = index_service()
-    rows = db.session.execute(
-        select(
-            Organisation.id,
-            Organisation.country,
-            Organisation.description,
-            Organisation.description_language,
-            Embedding.description,
-        )
-        .join(Embedding)
-        .order_by(Organisation.id)
-    ).all()
-    ids = np.array([r[0] for r in rows], dtype=np.int64)
-    languages = [r[3] for r in rows]
-    corrected = service.centering.apply(np.stack([from_bytes(r[4]) for r in rows]), languages, "passage")
-    return ids, corrected.astype(np.float32), np.array([r[1] for r in rows]), [r[2] for r in rows], languages
+def _stored_vectors() -> np.ndarray:
+    stored = [from_bytes(blob) for blob in db.session.scalars(select(Embedding.description))]
+    stored += [from_bytes(blob) for blob in db.session.scalars(select(PendingVector.vector))]
+    if not stored:
+        raise SystemExit("no stored vectors: import ../shared/data/esif/operations.csv into this instance first")
+    return np.stack(stored).astype(np.float32)
 
 
 def _recall(
-    index: VectorIndex, exact: VectorIndex, queries: np.ndarray, allowed: list[set[int]]
+    index: VectorIndex, exact: VectorIndex, queries: np.ndarray, allowed: list[set[int] | None]
 ) -> tuple[float, float]:
     """recall@10 of the first ten of a pool-100 search, and the mean milliseconds per search."""
     hits, seconds = 0, 0.0
@@ -75,34 +65,40 @@ def _recall(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--queries", type=int, default=300)
+    parser.add_argument("--esif", default="../shared/data/esif/operations.csv")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--nprobes", type=int, nargs="*", help="lists probed (default: the app's, 1/2 and 1/4 of it)")
+    parser.add_argument("--per-list", type=int, nargs="*", default=[64, 16], help="k-means vectors per list")
     args = parser.parse_args()
-    app = create_app()
-    with app.app_context():
-        ids, vectors, countries, texts, languages = _stored()
-        rng = np.random.default_rng(args.seed)
-        picked = rng.choice(len(ids), min(args.queries, len(ids)), replace=False)
-        service = index_service()
-        raw = service.embedder.encode([texts[p] for p in picked], "query")
-        queries = service.centering.apply(raw, [languages[p] for p in picked], "query").astype(np.float32)
+    with open(args.esif, encoding="utf-8") as handle:
+        summaries = [row["summary"] for row in csv.DictReader(handle) if row["summary"]]
+    rng = np.random.default_rng(args.seed)
+    texts = [summaries[i] for i in rng.choice(len(summaries), args.queries, replace=False)]
+    with create_app().app_context():
+        vectors = _stored_vectors()
+        queries = index_service().embedder.encode(texts, "query")
+    ids = np.arange(1, len(vectors) + 1, dtype=np.int64)
+    half = set(rng.choice(ids, len(ids) // 2, replace=False).tolist())
+    cases = {"no filter": [None] * len(queries), "half of the ids allowed": [half] * len(queries)}
     index_module.EXACT_ALLOW_LIMIT = 0
-    everyone = set(ids.tolist())
-    by_country = {c: set(ids[countries == c].tolist()) for c in set(countries)}
-    allowed = [everyone - by_country[countries[p]] for p in picked]
     exact = VectorIndex.build(vectors.shape[1], ids, vectors, approx_threshold=len(ids) + 1)
     nlist = ivf_nlist(len(ids))
-    print(f"{len(ids)} real vectors, {len(picked)} queries, nlist {nlist}; faiss threads {faiss.omp_get_max_threads()}")
-    print("| k-means vectors per list | nprobe | recall@10 | ms per search (pool 100) |")
-    print("|---|---|---|---|")
-    for per_list in (index_module.TRAINING_VECTORS_PER_LIST, 16):
+    print(
+        f"{len(ids)} real vectors, {len(queries)} queries, nlist {nlist}, FAISS threads {faiss.omp_get_max_threads()}"
+    )
+    print("| k-means vectors per list | nprobe | case | recall@10 | ms per search (pool 100) |")
+    print("|---|---|---|---|---|")
+    nprobes = args.nprobes or sorted(
+        {ivf_nprobe(nlist), max(1, ivf_nprobe(nlist) // 2), max(1, ivf_nprobe(nlist) // 4)}
+    )
+    for per_list in args.per_list:
         index_module.TRAINING_VECTORS_PER_LIST = per_list
         approx = VectorIndex.build(vectors.shape[1], ids, vectors, approx_threshold=0)
-        for nprobe in sorted({ivf_nprobe(nlist), max(1, ivf_nprobe(nlist) // 2), max(1, ivf_nprobe(nlist) // 4)}):
+        for nprobe in nprobes:
             approx.index.nprobe = nprobe
-            recall, ms = _recall(approx, exact, queries, allowed)
-            print(f"| {per_list} | {nprobe} | {recall:.3f} | {ms:.1f} |")
-    recall, ms = _recall(exact, exact, queries, allowed)
-    print(f"| exact | - | {recall:.3f} | {ms:.1f} |")
+            for case, allowed in cases.items():
+                recall, ms = _recall(approx, exact, queries, allowed)
+                print(f"| {per_list} | {nprobe} | {case} | {recall:.3f} | {ms:.1f} |")
 
 
 if __name__ == "__main__":
