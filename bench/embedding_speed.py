@@ -1,7 +1,8 @@
 """Embedding throughput on the ESIF summaries: our Embedder (what imports and edits use) against a
 plain `SentenceTransformer.encode` of the same texts with the same prompt and batch size, in the same
 run, alternating, so that the ratio says what our layer costs or saves. sentence-transformers
-already sorts each call's texts by length, so batches hold texts of similar length.
+already sorts each call's texts by length, so batches hold texts of similar length. Our Embedder
+runs once per backend (float32 torch, and the int8 ONNX transformer, one text per call).
 
 Run: .venv/bin/python -m bench.embedding_speed [--texts 2000] [--rounds 3]
 """
@@ -18,7 +19,7 @@ from sentence_transformers import SentenceTransformer
 
 from bench.eval_quality import read_operations
 from matcher.config import load_config
-from matcher.engine.embedding import Embedder
+from matcher.engine.embedding import BACKENDS, Embedder
 
 
 def main() -> None:
@@ -31,20 +32,23 @@ def main() -> None:
     texts = random.Random(0).sample(summaries, args.texts)
     model_path = load_config(Path("instance"))["MATCHER_MODEL"]
     plain = SentenceTransformer(model_path, device="cpu")
-    rates: dict[str, list[float]] = {"ours": [], "plain": []}
+    rates: dict[str, list[float]] = {backend: [] for backend in BACKENDS} | {"plain": []}
     for round_number in range(args.rounds):
-        ours = Embedder(model_path, batch_size=args.batch)  # a fresh cache: every text is encoded
         batch = [f"{text} ({round_number})" for text in texts]
-        started = time.perf_counter()
-        ours.encode(batch, "passage")
-        rates["ours"].append(len(batch) / (time.perf_counter() - started))
+        for backend in BACKENDS:
+            ours = Embedder(model_path, batch_size=args.batch, backend=backend)  # a fresh cache: all encoded
+            ours.encode(["warm-up"], "passage")
+            started = time.perf_counter()
+            ours.encode(batch, "passage")
+            rates[backend].append(len(batch) / (time.perf_counter() - started))
         started = time.perf_counter()
         plain.encode(batch, batch_size=args.batch, normalize_embeddings=True, prompt="passage: ")
         rates["plain"].append(len(batch) / (time.perf_counter() - started))
-    ours_rate, plain_rate = statistics.median(rates["ours"]), statistics.median(rates["plain"])
+    median = {name: statistics.median(values) for name, values in rates.items()}
     print(f"{args.texts} ESIF summaries, batch {args.batch}, median of {args.rounds} rounds")
-    print(f"ours: {ours_rate:.1f} texts/s; plain sentence-transformers: {plain_rate:.1f} texts/s")
-    print(f"ratio ours / plain: {ours_rate / plain_rate:.2f}")
+    print(f"plain sentence-transformers: {median['plain']:.1f} texts/s")
+    for backend in BACKENDS:
+        print(f"ours, {backend}: {median[backend]:.1f} texts/s, ratio to plain {median[backend] / median['plain']:.2f}")
 
 
 if __name__ == "__main__":
