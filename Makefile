@@ -47,7 +47,7 @@ database: install
 	$(MATCHER) index check --repair
 
 # One thread per worker: torch and FAISS otherwise start one per core in every worker (6x slower under load).
-# The int8 embedding backend (about 3x faster per query; quality within 0.01, docs/quality.md): set for
+# The int8 embedding backend (about 2x faster per query; quality within 0.01, docs/quality.md): set for
 # the database step too, so that stored vectors are re-embedded by the same backend.
 run-prod: export MATCHER_EMBED_BACKEND ?= onnx-int8
 run-prod: setup database

@@ -33,7 +33,7 @@ def load_config(instance_path: Path) -> dict[str, Any]:
         # whose p95 for a three-part match passes 50 ms near 100k (docs/benchmarks.md).
         "MATCHER_APPROX_THRESHOLD": _int("MATCHER_APPROX_THRESHOLD", 50_000),
         "MATCHER_EMBED_BATCH": _int("MATCHER_EMBED_BATCH", 32),
-        # "torch" (float32) or "onnx-int8" (about 3x faster per query; docs/benchmarks.md, docs/quality.md).
+        # "torch" (float32) or "onnx-int8" (about 2x faster per query; docs/benchmarks.md, docs/quality.md).
         "MATCHER_EMBED_BACKEND": os.environ.get("MATCHER_EMBED_BACKEND", "torch"),
         # Rate limits of the public forms (Flask-Limiter); memory:// per process, redis://... in production.
         "RATELIMIT_STORAGE_URI": os.environ.get("MATCHER_RATELIMIT_STORAGE", "memory://"),
