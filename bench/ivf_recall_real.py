@@ -1,51 +1,84 @@
-"""Recall@10 of the approximate (IVF) index against exact search on real e5 vectors.
+"""Recall@10 of the approximate (IVF) index against exact search on real e5 vectors, as the pool grows.
 
 bench/index_scale.py measures the index at 1M on synthetic vectors, whose clusters are cleaner than
-real ones (IVF recall is 1.000 there even at nprobe 4). This runs the same index policy on real
-passage vectors of ESIF operation summaries stored in an instance: those of its organisations
-(after `matcher import`) and those kept for an unfinished import (pending_vectors). Queries are
-other ESIF summaries embedded in the query role by the configured backend, searched without a
-filter and with a random half of the ids allowed (a filter). The app searches an allow-list of at
-most 50,000 ids exactly even on IVF (EXACT_ALLOW_LIMIT), which would cover every filtered query
-here; that limit is set to 0 in this run so that the probing itself is measured.
+real ones (IVF recall is 1.000 there even at a 32nd of the lists probed). This measures the probing
+policy on real passage vectors: the ESIF operation summaries and each of their sentences (about
+100,000 texts, embedded once in the passage role and kept in --cache), at several pool sizes, so that
+the share of lists a given recall needs can be followed towards 1M. Queries are 300 other summaries
+(held out with their sentences) in the query role.
 
-Compared: the app's policy at this size (nlist = 4 sqrt(n), nprobe = nlist / 6 but at least 16,
-k-means on at most 64 vectors per list), fewer probes, and k-means on 16 vectors per list; each
-against an exact search of the same vectors with the same allow-list. Vectors are used raw (the
-language correction moves every vector of a language alike and is left out here).
+Each pool is indexed the way the app indexes it (nlist = 4 sqrt(n), k-means on at most 64 vectors per
+list) and searched with pool 100, as match() does, in three cases: no filter; what match() allows
+(every vector outside the query's country, a post-filtered search); a random tenth of the ids (a
+country filter in a 27-country catalogue). Narrow allow-lists are normally searched exactly
+(EXACT_ALLOW_LIMIT); that limit is set to 0 here so that the probing itself is measured. Vectors are
+used raw (the language correction moves every vector of a language alike and is left out here).
 
-Run: MATCHER_INSTANCE_PATH=/tmp/esif .venv/bin/python -m bench.ivf_recall_real [--queries 300]
+Run: .venv/bin/python -m bench.ivf_recall_real [--sizes 12500 25000 50000 100000] [--divisors 32 16 8 6]
+(the first run embeds the texts: about 20 minutes on 2 cores with the int8 backend.)
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import re
 import time
+from pathlib import Path
 
 import faiss
 import numpy as np
-from sqlalchemy import select
+from tqdm import tqdm
 
-from matcher import create_app
 from matcher.engine import index as index_module
-from matcher.engine.embedding import from_bytes
-from matcher.engine.index import VectorIndex, ivf_nlist, ivf_nprobe
-from matcher.extensions import db
-from matcher.partners.indexing import index_service
-from matcher.partners.models import Embedding
-from matcher.partners.vector_cache import PendingVector
+from matcher.engine.embedding import Embedder
+from matcher.engine.index import VectorIndex, ivf_nlist
+from matcher.engine.model_build import default_model_dir
 
 K = 10
 POOL = 100
+SENTENCE = re.compile(r"(?<=[.!?])\s+")
+MIN_SENTENCE = 40
 
 
-def _stored_vectors() -> np.ndarray:
-    stored = [from_bytes(blob) for blob in db.session.scalars(select(Embedding.description))]
-    stored += [from_bytes(blob) for blob in db.session.scalars(select(PendingVector.vector))]
-    if not stored:
-        raise SystemExit("no stored vectors: import ../shared/data/esif/operations.csv into this instance first")
-    return np.stack(stored).astype(np.float32)
+def _texts(esif: Path, queries: int, seed: int) -> tuple[list[str], list[str], list[str], list[str]]:
+    """(passages, their countries, query texts, their countries): summaries and their sentences; the
+    query summaries and their sentences are not among the passages."""
+    with open(esif, encoding="utf-8") as handle:
+        rows = [row for row in csv.DictReader(handle) if row["summary"]]
+    held = set(np.random.default_rng(seed).choice(len(rows), queries, replace=False).tolist())
+    passages, countries = [], []
+    for n, row in enumerate(rows):
+        if n in held:
+            continue
+        parts = [part for part in SENTENCE.split(row["summary"]) if len(part) >= MIN_SENTENCE]
+        for text in dict.fromkeys([row["summary"], *parts]):
+            passages.append(text)
+            countries.append(row["country"])
+    asked = [rows[n] for n in sorted(held)]
+    return passages, countries, [r["summary"] for r in asked], [r["country"] for r in asked]
+
+
+def _embedded(args: argparse.Namespace) -> dict[str, np.ndarray]:
+    """Passage and query vectors with their countries, embedded once and kept in the cache file."""
+    if args.cache.is_file():
+        with np.load(args.cache) as stored:
+            return dict(stored)
+    passages, countries, queries, query_countries = _texts(args.esif, args.queries, args.seed)
+    embedder = Embedder(str(default_model_dir()), backend=args.backend)
+    by_length = np.argsort([len(t) for t in passages])
+    vectors = np.zeros((len(passages), embedder.dim), dtype=np.float32)
+    for start in tqdm(range(0, len(passages), 256), desc="passages", unit="x256"):
+        chunk = by_length[start : start + 256]
+        vectors[chunk] = embedder.encode([passages[i] for i in chunk], "passage")
+    stored = {
+        "passages": vectors,
+        "countries": np.array(countries),
+        "queries": embedder.encode(queries, "query"),
+        "query_countries": np.array(query_countries),
+    }
+    np.savez(args.cache, **stored)
+    return stored
 
 
 def _recall(
@@ -64,41 +97,42 @@ def _recall(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[12_500, 25_000, 50_000, 100_000])
+    parser.add_argument("--divisors", type=int, nargs="+", default=[32, 16, 8, 6], help="nprobe = nlist / divisor")
     parser.add_argument("--queries", type=int, default=300)
-    parser.add_argument("--esif", default="../shared/data/esif/operations.csv")
+    parser.add_argument("--esif", type=Path, default=Path("../shared/data/esif/operations.csv"))
+    parser.add_argument("--cache", type=Path, default=Path("/tmp/esif-vectors.npz"))
+    parser.add_argument("--backend", default="onnx-int8")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--nprobes", type=int, nargs="*", help="lists probed (default: the app's, 1/2 and 1/4 of it)")
-    parser.add_argument("--per-list", type=int, nargs="*", default=[64, 16], help="k-means vectors per list")
     args = parser.parse_args()
-    with open(args.esif, encoding="utf-8") as handle:
-        summaries = [row["summary"] for row in csv.DictReader(handle) if row["summary"]]
+    stored = _embedded(args)
+    passages, countries, queries = stored["passages"], stored["countries"], stored["queries"]
     rng = np.random.default_rng(args.seed)
-    texts = [summaries[i] for i in rng.choice(len(summaries), args.queries, replace=False)]
-    with create_app().app_context():
-        vectors = _stored_vectors()
-        queries = index_service().embedder.encode(texts, "query")
-    ids = np.arange(1, len(vectors) + 1, dtype=np.int64)
-    half = set(rng.choice(ids, len(ids) // 2, replace=False).tolist())
-    cases = {"no filter": [None] * len(queries), "half of the ids allowed": [half] * len(queries)}
     index_module.EXACT_ALLOW_LIMIT = 0
-    exact = VectorIndex.build(vectors.shape[1], ids, vectors, approx_threshold=len(ids) + 1)
-    nlist = ivf_nlist(len(ids))
-    print(
-        f"{len(ids)} real vectors, {len(queries)} queries, nlist {nlist}, FAISS threads {faiss.omp_get_max_threads()}"
-    )
-    print("| k-means vectors per list | nprobe | case | recall@10 | ms per search (pool 100) |")
-    print("|---|---|---|---|---|")
-    nprobes = args.nprobes or sorted(
-        {ivf_nprobe(nlist), max(1, ivf_nprobe(nlist) // 2), max(1, ivf_nprobe(nlist) // 4)}
-    )
-    for per_list in args.per_list:
-        index_module.TRAINING_VECTORS_PER_LIST = per_list
+    print(f"{len(passages)} real passage vectors, {len(queries)} queries, FAISS threads {faiss.omp_get_max_threads()}")
+    print("| vectors | lists | lists probed | case | recall@10 | ms per search (pool 100) |")
+    print("|---|---|---|---|---|---|")
+    for size in args.sizes:
+        rows = np.sort(rng.choice(len(passages), min(size, len(passages)), replace=False))
+        ids = np.arange(1, len(rows) + 1, dtype=np.int64)
+        vectors = passages[rows]
+        tenth = set(rng.choice(ids, len(ids) // 10, replace=False).tolist())
+        abroad = {c: set(ids[countries[rows] != c].tolist()) for c in set(stored["query_countries"])}
+        cases = {
+            "no filter": [None] * len(queries),
+            "outside the query's country": [abroad[c] for c in stored["query_countries"]],
+            "a tenth of the ids": [tenth] * len(queries),
+        }
+        exact = VectorIndex.build(vectors.shape[1], ids, vectors, approx_threshold=len(ids) + 1)
         approx = VectorIndex.build(vectors.shape[1], ids, vectors, approx_threshold=0)
-        for nprobe in nprobes:
-            approx.index.nprobe = nprobe
+        nlist = ivf_nlist(len(ids))
+        for divisor in args.divisors:
+            approx.index.nprobe = max(1, nlist // divisor)
             for case, allowed in cases.items():
                 recall, ms = _recall(approx, exact, queries, allowed)
-                print(f"| {per_list} | {nprobe} | {case} | {recall:.3f} | {ms:.1f} |")
+                print(
+                    f"| {len(ids)} | {nlist} | {approx.index.nprobe} (1/{divisor}) | {case} | {recall:.3f} | {ms:.1f} |"
+                )
 
 
 if __name__ == "__main__":

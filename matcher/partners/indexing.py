@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from flask import Flask, current_app
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from matcher.engine.attributes import LISTS, SCALARS, AttributeTable
@@ -27,7 +27,7 @@ from matcher.engine.index import IndexBundle, VectorIndex
 from matcher.engine.keywords import KeywordReplica
 from matcher.engine.language import detect_language
 from matcher.extensions import db
-from matcher.partners.models import Change, Organisation
+from matcher.partners.models import Change, Embedding, Organisation
 from matcher.partners.vocabulary import Status
 
 log = logging.getLogger(__name__)
@@ -127,42 +127,61 @@ class IndexService:
             return None
         return bundle
 
-    def _vectors(self, organisations: Iterable[Organisation]) -> dict[str, tuple[list[int], np.ndarray]]:
-        """Corrected vectors per field of those organisations that have current embeddings."""
-        rows: dict[str, tuple[list[int], list[np.ndarray], list[str]]] = {name: ([], [], []) for name in FIELDS}
-        for organisation in organisations:
-            stored = organisation.embedding
-            if stored is None or stored.model_id != self.embedder.model_id:
+    def _vector_rows(self, fields: Sequence[str], ids: Iterable[int] | None = None) -> Iterator[Sequence[Row]]:
+        """Chunks of (id, language, model_id, *fields) of the published organisations: plain rows, no
+        ORM objects, so that a rebuild at 1M holds the vectors and little else."""
+        query = (
+            select(
+                Organisation.id,
+                Organisation.description_language,
+                Embedding.model_id,
+                *(getattr(Embedding, name) for name in fields),
+            )
+            .join(Embedding, Embedding.organisation_id == Organisation.id, isouter=True)
+            .where(Organisation.status == Status.PUBLISHED)
+            .order_by(Organisation.id)
+        )
+        if ids is not None:
+            query = query.where(Organisation.id.in_(list(ids)))
+        yield from db.session.execute(query.execution_options(yield_per=CHUNK)).partitions()
+
+    def _vectors(self, rows: Iterable[Row], fields: Sequence[str]) -> dict[str, tuple[list[int], np.ndarray]]:
+        """Corrected vectors per field of those rows that have current embeddings."""
+        collected: dict[str, tuple[list[int], list[np.ndarray], list[str]]] = {name: ([], [], []) for name in fields}
+        for row in rows:
+            if row.model_id != self.embedder.model_id:
                 continue
-            for name in FIELDS:
-                blob = getattr(stored, name)
+            for name in fields:
+                blob = getattr(row, name)
                 if blob:
-                    rows[name][0].append(organisation.id)
-                    rows[name][1].append(from_bytes(blob))
-                    rows[name][2].append(organisation.description_language)
+                    collected[name][0].append(row.id)
+                    collected[name][1].append(from_bytes(blob))
+                    collected[name][2].append(row.description_language)
         return {
             name: (ids, self.centering.apply(np.stack(vectors), languages, "passage"))
-            for name, (ids, vectors, languages) in rows.items()
+            for name, (ids, vectors, languages) in collected.items()
             if ids
         }
 
-    def _published(self, ids: Iterable[int] | None = None):  # noqa: ANN202 - a Select
-        query = select(Organisation).where(Organisation.status == Status.PUBLISHED).order_by(Organisation.id)
-        return query if ids is None else query.where(Organisation.id.in_(list(ids)))
+    def _field_vectors(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, vectors) of one field over every published organisation, read chunk by chunk."""
+        ids: list[int] = []
+        parts: list[np.ndarray] = []
+        for chunk in self._vector_rows((name,)):
+            if found := self._vectors(chunk, (name,)).get(name):
+                ids.extend(found[0])
+                parts.append(found[1])
+        vectors = np.concatenate(parts) if parts else np.zeros((0, self.embedder.dim), dtype=np.float32)
+        return np.array(ids, dtype=np.int64), vectors
 
     def _build(self) -> IndexBundle:
+        """One field at a time: the peak is the finished indexes plus one field's vectors twice."""
         watermark = latest_change()
-        collected: dict[str, tuple[list[int], list[np.ndarray]]] = {name: ([], []) for name in FIELDS}
-        for chunk in db.session.scalars(self._published().execution_options(yield_per=CHUNK)).partitions():
-            for name, (ids, vectors) in self._vectors(chunk).items():
-                collected[name][0].extend(ids)
-                collected[name][1].append(vectors)
         bundle = IndexBundle(dim=self.embedder.dim, model_id=self.index_id, watermark=watermark)
-        for name, (ids, parts) in collected.items():
-            vectors = np.concatenate(parts) if parts else np.zeros((0, bundle.dim), dtype=np.float32)
-            bundle.fields[name] = VectorIndex.build(
-                bundle.dim, np.array(ids, dtype=np.int64), vectors, self.approx_threshold
-            )
+        for name in FIELDS:
+            ids, vectors = self._field_vectors(name)
+            bundle.fields[name] = VectorIndex.build(bundle.dim, ids, vectors, self.approx_threshold)
+            del vectors
         bundle.save(self.index_path)
         return bundle
 
@@ -187,9 +206,9 @@ class IndexService:
             return 0
         bundle.remove(changed)
         for start in range(0, len(changed), CHUNK):
-            published = db.session.scalars(self._published(changed[start : start + CHUNK]))
-            for name, (ids, vectors) in self._vectors(published).items():
-                bundle.field(name).upsert(np.array(ids, dtype=np.int64), vectors)
+            for chunk in self._vector_rows(FIELDS, changed[start : start + CHUNK]):
+                for name, (ids, vectors) in self._vectors(chunk, FIELDS).items():
+                    bundle.field(name).upsert(np.array(ids, dtype=np.int64), vectors)
         bundle.watermark = latest
         return len(changed)
 
@@ -279,22 +298,23 @@ class IndexService:
             snapshot_usable=snapshot is not None,
             replayed_changes=self._replay(replica),
         )
-        published = db.session.scalars(self._published()).all()
-        expected = self._vectors(published)
         report.stale_embeddings = sum(
-            1 for o in published if o.embedding is None or o.embedding.model_id != self.embedder.model_id
+            1 for chunk in self._vector_rows(()) for row in chunk if row.model_id != self.embedder.model_id
         )
         for name in FIELDS:
-            ids, vectors = expected.get(name, ([], np.zeros((0, replica.dim), dtype=np.float32)))
+            ids: list[int] = []
+            sampled: dict[int, np.ndarray] = {}
+            for chunk in self._vector_rows((name,)):
+                if found := self._vectors(chunk, (name,)).get(name):
+                    ids.extend(found[0])
+                    sampled.update(zip(found[0][: sample - len(sampled)], found[1], strict=False))
             held = replica.field(name)
             report.indexed[name], report.expected[name] = len(held), len(ids)
             report.missing += sorted(set(ids) - held.ids)
             report.unexpected += sorted(held.ids - set(ids))
-            stored = held.vectors(ids[:sample])
+            stored = held.vectors(sampled)
             report.wrong_vectors += [
-                i
-                for i, vector in zip(ids[:sample], vectors[:sample], strict=False)
-                if i in stored and float(stored[i] @ vector) < 0.999
+                i for i, vector in sampled.items() if i in stored and float(stored[i] @ vector) < 0.999
             ]
         return report
 
