@@ -175,8 +175,10 @@ def test_stored_vectors_come_back(threshold: int) -> None:
     index = VectorIndex.build(16, np.arange(5, 1005), vectors, threshold)
     stored = index.vectors([5, 500, 2000, 1004])
     assert sorted(stored) == [5, 500, 1004]
+    # IVF keeps float16: about three significant digits; the exact index gives them back bit for bit.
+    tolerance = 1e-3 if index.kind == "ivf" else 0
     for i, vector in stored.items():
-        assert np.allclose(vector, vectors[i - 5])
+        assert np.allclose(vector, vectors[i - 5], rtol=0, atol=tolerance)
     assert index.vectors([]) == {}
 
 

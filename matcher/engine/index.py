@@ -1,7 +1,7 @@
 """FAISS indexes over (id, vector), one per embedded field, saved atomically as one file.
 
 Exact inner-product search (vectors are normalised, so this is cosine) is the default; above
-a size threshold an IVF index trades a little recall for speed. Ids are organisation ids.
+a size threshold an IVF index (vectors stored as float16) trades a little recall for speed. Ids are organisation ids.
 
 An allow-list (the ids that pass the filters) usually covers most of the index: match() passes
 every published organisation outside one country. Turning a Python set of a million ids into a
@@ -68,7 +68,11 @@ class VectorIndex:
             built = cls(dim)
         else:
             nlist = ivf_nlist(len(ids))
-            ivf = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
+            # Vectors kept as float16, not residuals: half the memory and about 1.7x faster scans than
+            # float32 (bench/index_scale.py), scores within about 1e-4 of exact.
+            ivf = faiss.IndexIVFScalarQuantizer(
+                faiss.IndexFlatIP(dim), dim, nlist, faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT, False
+            )
             ivf.train(_training_sample(vectors, TRAINING_VECTORS_PER_LIST * nlist))
             ivf.set_direct_map_type(faiss.DirectMap.Hashtable)
             ivf.nprobe = ivf_nprobe(nlist)
