@@ -148,4 +148,6 @@ class AttributeTable:
         for name, value in (excluded or {}).items():
             if value in self._codes[name].of:
                 mask &= self._scalars[name][:size] != self._codes[name].of[value]
-        return np.sort(self._ids[:size][mask])
+        found = self._ids[:size][mask]
+        # Rows are mostly in id order already (appended as organisations are created): sort only if not.
+        return found if len(found) < 2 or bool((found[1:] > found[:-1]).all()) else np.sort(found)

@@ -23,6 +23,8 @@ from typing import IO
 import faiss
 import numpy as np
 
+from matcher.engine.id_set import IdSet
+
 FORMAT_VERSION = 1
 # An IVF search restricted to at most this many ids is done exactly instead.
 EXACT_ALLOW_LIMIT = 50_000
@@ -146,7 +148,9 @@ class VectorIndex:
     def _selected(self, query: np.ndarray, k: int, allowed: Collection[int]) -> list[tuple[int, float]]:
         """Search with a FAISS selector of the allowed ids; IVF scans every list for a narrow allow-list,
         which probing only some lists may miss entirely (this is then an exact search among them)."""
-        wanted = np.fromiter(allowed, dtype=np.int64, count=len(allowed))
+        wanted = (
+            allowed.array if isinstance(allowed, IdSet) else np.fromiter(allowed, dtype=np.int64, count=len(allowed))
+        )
         selector, _keep = self._selector(wanted)
         if self.kind == "ivf":
             nlist = self.index.nlist

@@ -4,6 +4,7 @@ search() shares (filters, candidates scored part by part)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple, TypeVar
@@ -12,6 +13,7 @@ import numpy as np
 from sqlalchemy import select
 
 from matcher.engine.embedding import Role
+from matcher.engine.id_set import IdSet
 from matcher.engine.language import detect_language
 from matcher.extensions import db
 from matcher.matching.explain import Explanation, Wishes, explain
@@ -93,7 +95,7 @@ def allowed_ids(
     exclude_country: str = "",
     statuses: Iterable[str] = (Status.PUBLISHED,),
     changed_since: datetime | None = None,
-) -> set[int]:
+) -> AbstractSet[int]:
     """Ids of the organisations in these statuses (published ones by default) that pass the filters.
 
     The published ones come from the process's in-memory attribute table (it follows the change
@@ -102,7 +104,7 @@ def allowed_ids(
     wanted = {attribute: getattr(filters, name) for name, attribute in FILTER_ATTRIBUTES.items()}
     if list(statuses) == [Status.PUBLISHED] and changed_since is None:
         excluded = {"country": exclude_country} if exclude_country else None
-        return set(index_service().attributes().matching(wanted, excluded).tolist())
+        return IdSet(index_service().attributes().matching(wanted, excluded))
     return _ids_from_database(wanted, exclude_country, statuses, changed_since)
 
 
@@ -137,7 +139,7 @@ def query_vector(text: str, language: str, role: Role = "query") -> np.ndarray:
 
 
 def scored_candidates(
-    queries: dict[str, np.ndarray], allowed: set[int], pool: int, extra: Iterable[int] = ()
+    queries: dict[str, np.ndarray], allowed: AbstractSet[int], pool: int, extra: Iterable[int] = ()
 ) -> dict[int, dict[str, float]]:
     """Candidates gathered from each part's index (plus `extra` ids), every part scored exactly."""
     candidates = set(extra) & allowed
@@ -186,7 +188,7 @@ def _candidate_facts(ids: Iterable[int]) -> dict[int, Facts]:
 def _rank(
     queries: dict[str, np.ndarray],
     weights: dict[str, float],
-    allowed: set[int],
+    allowed: AbstractSet[int],
     k: int,
     wishes: Wishes,
     per_country: int | None = None,
