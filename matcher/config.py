@@ -35,6 +35,9 @@ def load_config(instance_path: Path) -> dict[str, Any]:
         "MATCHER_EMBED_BATCH": _int("MATCHER_EMBED_BATCH", 32),
         # "torch" (float32) or "onnx-int8" (about 2x faster per query; docs/benchmarks.md, docs/quality.md).
         "MATCHER_EMBED_BACKEND": os.environ.get("MATCHER_EMBED_BACKEND", "torch"),
+        # Redis shared by the workers and hosts for query vectors (redis://host:6379/0); empty: each
+        # process keeps only its own recent ones.
+        "MATCHER_VECTOR_CACHE_URL": os.environ.get("MATCHER_VECTOR_CACHE_URL", ""),
         # Rate limits of the public forms (Flask-Limiter); memory:// per process, redis://... in production.
         "RATELIMIT_STORAGE_URI": os.environ.get("MATCHER_RATELIMIT_STORAGE", "memory://"),
         "MATCHER_SUBMISSION_LIMIT": os.environ.get("MATCHER_SUBMISSION_LIMIT", "20 per hour"),

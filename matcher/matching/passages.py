@@ -56,10 +56,10 @@ def passages(query: str, organisations: list[Organisation]) -> dict[int, Passage
         else:
             by_meaning[organisation.id] = sentences
     if by_meaning:
-        embedder = index_service().embedder
-        question = embedder.encode([query], "query")[0]
+        service = index_service()
+        question = service.query_vectors([query])[0]
         every = [s for sentences in by_meaning.values() for s in sentences]
-        closeness = dict(zip(every, embedder.encode(every, "passage") @ question, strict=True))
+        closeness = dict(zip(every, service.embedder.encode(every, "passage") @ question, strict=True))
         for organisation_id, sentences in by_meaning.items():
             chosen[organisation_id] = max(sentences, key=lambda s: closeness[s])
     return {organisation_id: _marked(sentence, wanted) for organisation_id, sentence in chosen.items()}

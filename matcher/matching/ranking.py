@@ -134,7 +134,7 @@ def _ids_from_database(
 
 def query_vector(text: str, language: str, role: Role = "query") -> np.ndarray:
     service = index_service()
-    raw = service.embedder.encode([text], role)
+    raw = service.query_vectors([text], role)
     return service.centering.apply(raw, [language or detect_language(text)], role)[0]
 
 

@@ -8,6 +8,7 @@ snapshot that makes start-up fast; it can always be rebuilt from the stored vect
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -22,10 +23,11 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from matcher.engine.attributes import LISTS, SCALARS, AttributeTable
 from matcher.engine.centering import LanguageCentering, centering_id
-from matcher.engine.embedding import from_bytes, shared_embedder
+from matcher.engine.embedding import Role, from_bytes, shared_embedder
 from matcher.engine.index import IndexBundle, VectorIndex
 from matcher.engine.keywords import KeywordReplica
 from matcher.engine.language import detect_language
+from matcher.engine.shared_vectors import SharedVectors
 from matcher.extensions import db
 from matcher.partners.models import Change, Embedding, Organisation
 from matcher.partners.vocabulary import Status
@@ -75,8 +77,10 @@ class IndexService:
         approx_threshold: int,
         batch_size: int,
         backend: str,
+        vector_cache_url: str = "",
     ) -> None:
         self.embedder = shared_embedder(model, batch_size, backend)
+        self.vector_cache_url = vector_cache_url
         self.centering_path = centering_path
         self.centering_strength = centering_strength
         self.index_path = index_path
@@ -99,6 +103,24 @@ class IndexService:
                 else LanguageCentering({})
             )
         return self._centering
+
+    @functools.cached_property
+    def shared_vectors(self) -> SharedVectors | None:
+        """Query vectors shared with the other workers and hosts, when a cache is configured."""
+        return SharedVectors(self.vector_cache_url, self.embedder.model_id) if self.vector_cache_url else None
+
+    def query_vectors(self, texts: Sequence[str], role: Role = "query") -> np.ndarray:
+        """Raw vectors of texts asked at search time: from the shared cache when it holds them."""
+        shared = self.shared_vectors
+        if shared is None:
+            return self.embedder.encode(texts, role)
+        found = shared.get(role, texts)
+        missing = [t for t in dict.fromkeys(texts) if t not in found]
+        if missing:
+            computed = dict(zip(missing, self.embedder.encode(missing, role), strict=True))
+            shared.put(role, computed)
+            found.update(computed)
+        return np.stack([found[t] for t in texts])
 
     @property
     def index_id(self) -> str:
@@ -328,6 +350,7 @@ def init_app(app: Flask) -> None:
         approx_threshold=app.config["MATCHER_APPROX_THRESHOLD"],
         batch_size=app.config["MATCHER_EMBED_BATCH"],
         backend=app.config["MATCHER_EMBED_BACKEND"],
+        vector_cache_url=app.config["MATCHER_VECTOR_CACHE_URL"],
     )
 
 
