@@ -1,6 +1,10 @@
 """Matches per second under load: gunicorn with 2 workers on the instance, wrk on loopback posting
-profiles to /api/v1/match (a different text each request, so the embedding cache never answers),
-plus the server's start-up time and each worker's peak memory.
+profiles to /api/v1/match, plus the server's start-up time and each worker's peak memory.
+
+By default every request brings a description never seen before, so every match embeds its text:
+the worst case. With --refinements R, each new description is followed by R matches of the same
+description with other country filters, as a user narrowing the suggestions sends them; with
+MATCHER_VECTOR_CACHE_URL set, those find the query vector in Redis whichever worker answers.
 
 wrk shares the 2 cores with the server, as a load balancer's health would not; the figure is a floor.
 Needs wrk (`apt-get install wrk`).
@@ -29,21 +33,43 @@ from matcher.partners.examples import example_records
 REPO = Path(__file__).resolve().parents[1]
 LUA = """
 bodies = {%s}
+filters = {%s}
+refinements = %d
+threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("thread", threads)
+end
 n = 0
 request = function()
+  local session = math.floor(n / (refinements + 1))
+  local body = string.gsub(bodies[(session %% #bodies) + 1], "@@N@@", thread .. "-" .. session)
+  body = string.gsub(body, "@@FILTERS@@", filters[(n %% (refinements + 1)) + 1])
   n = n + 1
-  local body = string.gsub(bodies[(n %% #bodies) + 1], "@@N@@", tostring(n))
   return wrk.format("POST", "/api/v1/match", {["Content-Type"] = "application/json"}, body)
 end
 """
+# What a user narrows a match with, in turn: no filter first, then a few countries at a time.
+REFINED_COUNTRIES = [[], ["DE", "AT"], ["IT", "ES", "PT"], ["PL", "CZ", "SK"], ["NL", "BE"], ["SE", "DK", "FI"]]
 
 
-def _lua() -> str:
+def _lua(refinements: int) -> str:
     bodies = [
-        json.dumps({"profile": {"description": f"{r['description']} (@@N@@)", "country": r["country"]}, "limit": 10})
+        json.dumps(
+            {
+                "profile": {"description": f"{r['description']} (@@N@@)", "country": r["country"]},
+                "filters": "@@FILTERS@@",
+                "limit": 10,
+            }
+        ).replace('"@@FILTERS@@"', "@@FILTERS@@")
         for r in example_records()
     ]
-    return LUA % ",\n".join(f"[==[{body}]==]" for body in bodies)
+    filters = [json.dumps({"countries": REFINED_COUNTRIES[i % len(REFINED_COUNTRIES)]}) for i in range(refinements + 1)]
+    return LUA % (
+        ",\n".join(f"[==[{body}]==]" for body in bodies),
+        ", ".join(f"[==[{f}]==]" for f in filters),
+        refinements,
+    )
 
 
 def _free_port() -> int:
@@ -68,6 +94,7 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=30)
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--refinements", type=int, default=0, help="matches of the same description after each new one")
     args = parser.parse_args()
     port = _free_port()
     # one thread per worker, as `make run-prod` sets: torch and FAISS each start a thread per core, and
@@ -90,7 +117,7 @@ def main() -> None:
             body = {"profile": {"description": "warm-up: cooperative repairing bicycles", "country": "FR"}}
             requests.post(f"{url}/api/v1/match", json=body, timeout=120).raise_for_status()
         with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-            script.write(_lua())
+            script.write(_lua(args.refinements))
         wrk = ["wrk", "-t2", f"-c{args.connections}", f"-d{args.duration}s", "--latency", "-s", script.name, url]
         output = subprocess.run(wrk, capture_output=True, text=True, check=True).stdout
         print(output)
