@@ -64,7 +64,7 @@ def _lua(refinements: int) -> str:
         ).replace('"@@FILTERS@@"', "@@FILTERS@@")
         for r in example_records()
     ]
-    filters = [json.dumps({"countries": REFINED_COUNTRIES[i % len(REFINED_COUNTRIES)]}) for i in range(refinements + 1)]
+    filters = [json.dumps({"country": REFINED_COUNTRIES[i % len(REFINED_COUNTRIES)]}) for i in range(refinements + 1)]
     return LUA % (
         ",\n".join(f"[==[{body}]==]" for body in bodies),
         ", ".join(f"[==[{f}]==]" for f in filters),
