@@ -1,8 +1,10 @@
 """Latency of match() at the instance's size, in one warm process and, when a server address is
 given, end to end through HTTP (POST /api/v1/match). In the process, the query's embedding is timed
 first (model and language-bias correction: the same cost at any size), then match() on the same
-texts, whose embeddings are now cached: the engine's own part (filters, retrieval over three fields,
-exact scoring, explanation), which is what grows with the collection. Through HTTP every text is new.
+texts, whose embeddings are now cached: the engine's own part (filters, retrieval over one field per
+part of the profile, exact scoring, explanation), which is what grows with the collection. --parts 3
+gives each profile what it offers and seeks as well: three fields searched, three texts embedded.
+Through HTTP every text is new.
 The queries are the example organisations' descriptions, in their 20-odd languages, each from its
 own country.
 
@@ -16,6 +18,7 @@ import argparse
 import statistics
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 import requests
 from sqlalchemy import func, select
@@ -28,16 +31,29 @@ from matcher.partners.examples import example_records
 from matcher.partners.models import Organisation
 
 
-def queries(runs: int) -> list[Profile]:
-    """`runs` distinct profiles (a suffix tells repeated descriptions apart)."""
+def queries(runs: int, parts: int) -> list[Profile]:
+    """`runs` distinct profiles (a suffix tells repeated texts apart): the description alone, or with
+    what the organisation offers and seeks (three parts: three fields searched)."""
     records = example_records()
-    return [
-        Profile(
-            description=f"{records[n % len(records)]['description']} ({n // len(records)})",
-            country=records[n % len(records)]["country"],
+    profiles = []
+    for n in range(runs):
+        record, suffix = records[n % len(records)], f" ({n // len(records)})"
+        whole = parts == 3
+        profiles.append(
+            Profile(
+                description=record["description"] + suffix,
+                country=record["country"],
+                offers=record["offers"] + suffix if whole else "",
+                seeks=record["seeks"] + suffix if whole else "",
+            )
         )
-        for n in range(runs)
-    ]
+    return profiles
+
+
+def _embedded(profile: Profile) -> None:
+    for text in (profile.description, profile.offers, profile.seeks):
+        if text:
+            query_vector(text, "")
 
 
 def percentiles(timings: list[float]) -> str:
@@ -58,7 +74,8 @@ def _over_http(server: str) -> Callable[[Profile], object]:
     session = requests.Session()
 
     def call(profile: Profile) -> object:
-        body = {"profile": {"description": profile.description, "country": profile.country}, "limit": 10}
+        fields = ("description", "country", "offers", "seeks")
+        body = {"profile": {name: getattr(profile, name) for name in fields if getattr(profile, name)}, "limit": 10}
         response = session.post(f"{server}/api/v1/match", json=body, timeout=60)
         response.raise_for_status()
         return response.json()
@@ -70,19 +87,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--server", help="also measure through HTTP against this running server")
+    parser.add_argument(
+        "--parts", type=int, choices=(1, 3), default=1, help="description alone, or with offers and seeks"
+    )
     args = parser.parse_args()
     app = create_app()
     with app.app_context():
         size = db.session.scalar(select(func.count()).select_from(Organisation))
         match(Profile(description="warm-up: a cooperative repairing bicycles", country="FR"))
-        profiles = queries(args.runs)
-        embedding = timed(lambda profile: query_vector(profile.description, ""), profiles)
+        profiles = queries(args.runs, args.parts)
+        embedding = timed(_embedded, profiles)
         engine = timed(lambda profile: match(profile, k=10), profiles)
-    print(f"{size} organisations, {args.runs} distinct queries")
+    print(f"{size} organisations, {args.runs} distinct queries of {args.parts} part(s)")
     print(f"query embedding: {percentiles(embedding)}")
     print(f"engine, match() k=10 with the query embedded: {percentiles(engine)}")
     if args.server:
-        http = timed(_over_http(args.server), [Profile(p.description + " http", p.country) for p in queries(args.runs)])
+        fresh = [replace(p, description=p.description + " http") for p in queries(args.runs, args.parts)]
+        http = timed(_over_http(args.server), fresh)
         print(f"HTTP, POST /api/v1/match: {percentiles(http)}")
 
 
