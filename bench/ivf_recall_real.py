@@ -17,6 +17,8 @@ the language-bias correction of the app (its model, backend and strength), as th
 Run: MATCHER_EMBED_BACKEND=onnx-int8 MATCHER_INSTANCE_PATH=/tmp/x .venv/bin/python -m bench.ivf_recall_real
      [--sizes 12500 25000 50000 74348] [--divisors 32 16 8 6]
 (the first run embeds the texts: about an hour on 2 cores with the int8 backend, longest texts last.)
+--graphs compares HNSW graphs on the whole pool instead: one over every vector, and one per country
+searched for every country but the query's (what match() asks for).
 """
 
 from __future__ import annotations
@@ -119,6 +121,80 @@ def _recall(
     return hits / (K * len(queries)), 1000 * seconds / len(queries)
 
 
+def _graph_recall(
+    graphs: dict[str, tuple[faiss.IndexHNSW, np.ndarray]],
+    exact: VectorIndex,
+    vectors: np.ndarray,
+    queries: np.ndarray,
+    allowed: list[set[int] | None],
+    skipped: list[str],
+    ef: int,
+) -> tuple[float, float]:
+    """Like _recall, for HNSW graphs (one per partition, rows are their ids - 1) merged by score,
+    leaving out each query's skipped partition; an allow-list is given to the graphs as a selector
+    unless a partition is skipped (the skipped country is then what the allow-list leaves out)."""
+    hits, seconds = 0, 0.0
+    for query, allow, skip in zip(queries, allowed, skipped, strict=True):
+        truth = exact.search(query, K, allow)
+        mask = np.zeros(len(vectors) + 1, dtype=bool)
+        mask[list(allow) if allow is not None else slice(None)] = True
+        start = time.perf_counter()
+        found: list[tuple[float, int]] = []
+        for name, (graph, rows) in graphs.items():
+            if name == skip:
+                continue
+            bitmap = np.packbits(mask[rows + 1], bitorder="little")
+            selector = faiss.IDSelectorBitmap(len(bitmap), faiss.swig_ptr(bitmap))
+            params = faiss.SearchParametersHNSW(efSearch=ef, sel=None if allow is None or skip else selector)
+            scores, positions = graph.search(query.reshape(1, -1), min(POOL, len(rows)), params=params)
+            found += [(float(s), int(rows[i]) + 1) for s, i in zip(scores[0], positions[0], strict=True) if i >= 0]
+        found.sort(reverse=True)
+        seconds += time.perf_counter() - start
+        tenth = truth[-1][1] - 1e-6
+        hits += sum(1 for _, i in found[:K] if float(vectors[i - 1] @ query) >= tenth)
+    return hits / (K * len(queries)), 1000 * seconds / len(queries)
+
+
+def _graphs(vectors: np.ndarray, partitions: np.ndarray, links: int) -> dict[str, tuple[faiss.IndexHNSW, np.ndarray]]:
+    graphs = {}
+    for name in sorted(set(partitions.tolist())):
+        rows = np.flatnonzero(partitions == name)
+        graph = faiss.IndexHNSWFlat(vectors.shape[1], links, faiss.METRIC_INNER_PRODUCT)
+        graph.hnsw.efConstruction = 64
+        graph.add(vectors[rows])
+        graphs[name] = (graph, rows)
+    return graphs
+
+
+def _compare_graphs(stored: dict[str, np.ndarray], rng: np.random.Generator) -> None:
+    """HNSW over every vector, and one HNSW per country, on the whole pool (--graphs)."""
+    vectors, countries, queries = stored["passages"], stored["countries"], stored["queries"]
+    ids = np.arange(1, len(vectors) + 1, dtype=np.int64)
+    exact = VectorIndex.build(vectors.shape[1], ids, vectors, approx_threshold=len(ids) + 1)
+    abroad = {c: set(ids[countries != c].tolist()) for c in set(stored["query_countries"])}
+    tenth = set(rng.choice(ids, len(ids) // 10, replace=False).tolist())
+    none = [""] * len(queries)
+    print("| graphs | links | efSearch | case | recall@10 | ms per search (pool 100) |")
+    print("|---|---|---|---|---|---|")
+    for links in (16, 32):
+        whole = _graphs(vectors, np.zeros(len(vectors), dtype=int), links)
+        per_country = _graphs(vectors, countries, links)
+        for ef in (128, 256):
+            runs = {
+                ("one", "no filter"): (whole, [None] * len(queries), none),
+                ("one", "outside the query's country"): (whole, [abroad[c] for c in stored["query_countries"]], none),
+                ("one", "a tenth of the ids"): (whole, [tenth] * len(queries), none),
+                ("one per country", "outside the query's country"): (
+                    per_country,
+                    [abroad[c] for c in stored["query_countries"]],
+                    stored["query_countries"].tolist(),
+                ),
+            }
+            for (kind, case), (graphs, allowed, skipped) in runs.items():
+                recall, ms = _graph_recall(graphs, exact, vectors, queries, allowed, skipped, ef)
+                print(f"| {kind} | {links} | {ef} | {case} | {recall:.3f} | {ms:.1f} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[12_500, 25_000, 50_000, 100_000])
@@ -127,12 +203,16 @@ def main() -> None:
     parser.add_argument("--esif", type=Path, default=Path("../shared/data/esif/operations.csv"))
     parser.add_argument("--cache", type=Path, default=Path("/tmp/esif-vectors.npz"))
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--graphs", action="store_true", help="compare HNSW graphs instead (whole pool)")
     args = parser.parse_args()
     with create_app().app_context():
         service = index_service()
         stored = _distinct(_corrected(_embedded(args, service.embedder), service.centering))
     passages, countries, queries = stored["passages"], stored["countries"], stored["queries"]
     rng = np.random.default_rng(args.seed)
+    if args.graphs:
+        _compare_graphs(stored, rng)
+        return
     index_module.EXACT_ALLOW_LIMIT = 0
     print(f"{len(passages)} real passage vectors, {len(queries)} queries, FAISS threads {faiss.omp_get_max_threads()}")
     print("| vectors | lists | lists probed | case | recall@10 | ms per search (pool 100) |")
