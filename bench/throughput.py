@@ -18,6 +18,7 @@ import argparse
 import json
 import os
 import re
+import secrets
 import signal
 import socket
 import subprocess
@@ -54,10 +55,11 @@ REFINED_COUNTRIES = [[], ["DE", "AT"], ["IT", "ES", "PT"], ["PL", "CZ", "SK"], [
 
 
 def _lua(refinements: int) -> str:
+    run = secrets.token_hex(4)  # texts new to this run: a shared vector cache remembers earlier runs
     bodies = [
         json.dumps(
             {
-                "profile": {"description": f"{r['description']} (@@N@@)", "country": r["country"]},
+                "profile": {"description": f"{r['description']} ({run}-@@N@@)", "country": r["country"]},
                 "filters": "@@FILTERS@@",
                 "limit": 10,
             }
