@@ -10,8 +10,9 @@ STAMP   := .make
 run: setup database
 	$(VENV)/bin/flask --app wsgi run --host 127.0.0.1 --port 5000
 
+# PYTEST_ARGS: extra pytest options (CI lists the slowest tests).
 test: setup
-	$(PY) -m pytest
+	$(PY) -m pytest $(PYTEST_ARGS)
 
 setup: install model catalogs
 
