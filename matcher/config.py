@@ -29,7 +29,8 @@ def load_config(instance_path: Path) -> dict[str, Any]:
         "MATCHER_INDEX_PATH": os.environ.get("MATCHER_INDEX_PATH", str(instance_path / "index.npz")),
         # Share of each language offset removed; 0 switches the correction off (docs/quality.md).
         "MATCHER_CENTERING_STRENGTH": float(os.environ.get("MATCHER_CENTERING_STRENGTH", "0.5")),
-        # From this many vectors an IVF index (recall@10 0.97-0.99 on real vectors) replaces exact search,
+        # From this many vectors an IVF index replaces exact search (recall@10 on real vectors: 0.98 unfiltered,
+        # 0.90 for match()'s other-countries allow-list; docs/benchmarks.md, third pass),
         # whose p95 for a three-part match passes 50 ms near 100k (docs/benchmarks.md).
         "MATCHER_APPROX_THRESHOLD": _int("MATCHER_APPROX_THRESHOLD", 50_000),
         "MATCHER_EMBED_BATCH": _int("MATCHER_EMBED_BATCH", 32),
