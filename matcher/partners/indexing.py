@@ -185,14 +185,19 @@ class IndexService:
             if ids
         }
 
+    def _field_chunks(self, name: str) -> Iterator[tuple[list[int], np.ndarray]]:
+        """(ids, corrected vectors) of one field, a chunk of published organisations at a time."""
+        for chunk in self._vector_rows((name,)):
+            if found := self._vectors(chunk, (name,)).get(name):
+                yield found
+
     def _field_vectors(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """(ids, vectors) of one field over every published organisation, read chunk by chunk."""
         ids: list[int] = []
         parts: list[np.ndarray] = []
-        for chunk in self._vector_rows((name,)):
-            if found := self._vectors(chunk, (name,)).get(name):
-                ids.extend(found[0])
-                parts.append(found[1])
+        for chunk_ids, vectors in self._field_chunks(name):
+            ids.extend(chunk_ids)
+            parts.append(vectors)
         vectors = np.concatenate(parts) if parts else np.zeros((0, self.embedder.dim), dtype=np.float32)
         return np.array(ids, dtype=np.int64), vectors
 
@@ -326,10 +331,9 @@ class IndexService:
         for name in FIELDS:
             ids: list[int] = []
             sampled: dict[int, np.ndarray] = {}
-            for chunk in self._vector_rows((name,)):
-                if found := self._vectors(chunk, (name,)).get(name):
-                    ids.extend(found[0])
-                    sampled.update(zip(found[0][: sample - len(sampled)], found[1], strict=False))
+            for chunk_ids, vectors in self._field_chunks(name):
+                ids.extend(chunk_ids)
+                sampled.update(zip(chunk_ids[: sample - len(sampled)], vectors, strict=False))
             held = replica.field(name)
             report.indexed[name], report.expected[name] = len(held), len(ids)
             report.missing += sorted(set(ids) - held.ids)
