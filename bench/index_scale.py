@@ -2,7 +2,8 @@
 fast, accurate and small enough as the catalogue grows, and where does the approximate index start?
 
 Built the way the app builds it (VectorIndex.build with the MATCHER_APPROX_THRESHOLD given by
---approx-threshold, by default the app's 50,000: 10k is exact, 100k and 1M are IVF), then measured per size:
+--approx-threshold, by default the app's 50,000: 10k is exact, 100k and 1M are IVF; split by the
+organisations' countries, here 27 drawn at random), then measured per size:
 
 - build time of one field (IVF training included), IndexBundle save time, file size and load time of a
   bundle with the three fields (description, offers, seeks; each holds the same built index, so one
@@ -198,6 +199,7 @@ def measure(
     ids = np.arange(1, n + 1, dtype=np.int64)
     vectors = generator.draw(n, seed + n)
     queries = generator.draw(3 * runs, seed + n + 1, noise=QUERY_NOISE)
+    country = rng.integers(0, COUNTRIES, size=n)
 
     gc.collect()
     before = rss()
@@ -205,14 +207,15 @@ def measure(
     if reuse is not None:
         index = IndexBundle.load(reuse / f"index-{n}.npz").fields[FIELDS[0]]
     else:
-        index = VectorIndex.build(DIM, ids, vectors, threshold)
+        index = VectorIndex.build(DIM, ids, vectors, threshold, [f"C{c:02d}" for c in country])
     report.build_seconds = time.perf_counter() - start
     gc.collect()
     report.build_rss = rss() - before
-    report.kind = index.kind
-    if isinstance(index.index, faiss.IndexIVF):
-        report.ivf = f"nlist {index.index.nlist}, nprobe {index.index.nprobe}"
-    report.payload_bytes = len(index.to_bytes())
+    report.kind = f"{index.kind}, {len(index.partitions)} partitions"
+    ivf = [p.index for p in index.partitions.values() if isinstance(p.index, faiss.IndexIVF)]
+    if ivf:
+        report.ivf = f"nlist {value_range([i.nlist for i in ivf])}, nprobe {value_range([i.nprobe for i in ivf])}"
+    report.payload_bytes = sum(faiss.serialize_index(p.index).nbytes for p in index.partitions.values())
 
     exact = faiss.IndexFlatIP(DIM)
     exact.add(vectors)
@@ -222,7 +225,6 @@ def measure(
     all_ids = {int(i) for i in ids}
     share = rng.choice(ids, size=int(FILTER_SHARE * n), replace=False)
     filtered = {int(i) for i in share}
-    country = rng.integers(0, COUNTRIES, size=n)
     others = {int(i) for i in ids[country != 0]}
     probe = queries[:runs]
     truth_all = exact.search(probe, 10)[1] + 1
@@ -257,6 +259,11 @@ def measure(
     with multiprocessing.get_context("spawn").Pool(1) as pool:
         report.load = pool.apply(_load_probe, (str(path),))
     return report
+
+
+def value_range(values: list[int]) -> str:
+    """The one value, or the range: 16, or 16-32."""
+    return str(values[0]) if min(values) == max(values) else f"{min(values)}-{max(values)}"
 
 
 def _mb(value: float) -> str:

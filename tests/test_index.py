@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 
 import numpy as np
 import pytest
 from flask import Flask
 
+from matcher.engine.id_set import IdSet
 from matcher.engine.index import IndexBundle, VectorIndex, _training_sample
 from matcher.extensions import db
 from matcher.matching import Profile, match, search
@@ -42,6 +44,24 @@ def test_changes_reach_the_index_at_once(app: Flask) -> None:
         assert _names() == set()
         assert db.session.get(Organisation, german.id) is None
         assert db.session.get(Embedding, german.id) is None
+        assert index_service().check().ok
+
+
+def test_an_organisation_that_moves_country_is_searched_in_its_new_one(app: Flask) -> None:
+    """The vector index is split by country: a move must take the vectors to the new country's part."""
+    with app.app_context():
+        german = create_organisation(TARGETS[0], status=Status.PUBLISHED)
+        assert _names() == {german.name}
+        update_organisation(german, {"country": "FR"})
+        assert _names() == set()  # now in the asker's own country
+        assert index_service().bundle.field("description").partition_of(german.id) == "FR"
+        report = index_service().check()
+        assert report.ok and not report.wrong_partition
+        field = index_service().bundle.field("description")
+        field.upsert(np.array([german.id]), np.stack(list(field.vectors([german.id]).values())), ["DE"])
+        index_service().save()  # a snapshot that files it under its old country
+        assert index_service().check().wrong_partition == [german.id]
+        index_service().rebuild()
         assert index_service().check().ok
 
 
@@ -189,3 +209,82 @@ def test_ivf_k_means_learns_from_a_fixed_sample_of_a_large_collection() -> None:
     assert np.array_equal(sample, _training_sample(vectors, 1000))  # a rebuild trains on the same vectors
     assert {row.tobytes() for row in sample} <= {row.tobytes() for row in vectors}
     assert _training_sample(vectors[:800], 1000).shape == (800, 8)
+
+
+def _countries(n: int, names: str = "ABCDE", seed: int = 9) -> list[str]:
+    return [names[i] for i in np.random.default_rng(seed).integers(0, len(names), size=n)]
+
+
+@pytest.mark.parametrize("threshold", [10**9, 100])
+def test_partitions_answer_like_one_index(threshold: int) -> None:
+    """Split by country, searched partition by partition and merged: the same best k as one exact
+    index, whatever the allow-list (whole partitions, a few ids of each, ids outside the index)."""
+    vectors = _unit_vectors(3000, dim=16, seed=10)
+    ids = np.arange(1, 3001)
+    countries = _countries(3000)
+    partitioned = VectorIndex.build(16, ids, vectors, threshold, countries)
+    assert sorted(partitioned.partitions) == list("ABCDE")
+    assert partitioned.kind == ("flat" if threshold > 3000 else "ivf")
+    rng = np.random.default_rng(11)
+    abroad = {int(i) for i, c in zip(ids, countries, strict=True) if c != "A"}
+    allow_lists: list[AbstractSet[int] | None] = [
+        None,
+        abroad,
+        IdSet(np.array(sorted(abroad))),
+        {int(i) for i in rng.choice(ids, 300, replace=False)} | {10**12},
+        IdSet(np.sort(rng.choice(ids, 30, replace=False))),
+    ]
+    for query in _unit_vectors(5, dim=16, seed=12):
+        for allowed in allow_lists:
+            found = partitioned.search(query, 20, allowed)
+            among = set(ids.tolist()) if allowed is None else set(allowed)
+            assert [score for _, score in found] == sorted((score for _, score in found), reverse=True)
+            # IVF probes some lists of a partition searched whole; a narrow allow-list is searched exactly.
+            if threshold > 3000 or len(among) < 1000:
+                assert [i for i, _ in found] == _exact_among(vectors, ids, query, among, 20)
+            else:
+                assert len(found) == 20 and {i for i, _ in found} <= among
+
+
+def test_a_country_left_out_costs_no_recall_among_the_others(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each country's vectors share an offset, as each language's do: the query's nearest vectors are
+    all its own country's. With the query's country left out, the best among the others must still be
+    found (one IVF over every country probes the lists nearest the query, its own: recall 0.39 here)."""
+    from matcher.engine import index as module
+
+    monkeypatch.setattr(module, "EXACT_ALLOW_LIMIT", 0)  # as at 1M: the probing itself is tested
+    rng = np.random.default_rng(13)
+    offsets = {name: rng.normal(size=16) * 1.5 for name in "ABCD"}
+    topics = rng.normal(size=(40, 16))
+    countries = _countries(8000, "ABCD", seed=14)
+    raw = np.stack([offsets[c] + topics[rng.integers(40)] + rng.normal(size=16) * 0.3 for c in countries])
+    vectors = (raw / np.linalg.norm(raw, axis=1, keepdims=True)).astype(np.float32)
+    ids = np.arange(1, 8001)
+    index = VectorIndex.build(16, ids, vectors, 100, countries)
+    assert {p.kind for p in index.partitions.values()} == {"ivf"}
+    abroad = IdSet(ids[np.array(countries) != "A"])
+    hits = 0
+    for n in range(50):
+        query = offsets["A"] + topics[n % 40] + rng.normal(size=16) * 0.3
+        query = (query / np.linalg.norm(query)).astype(np.float32)
+        expected = _exact_among(vectors, ids, query, set(abroad), 10)
+        hits += len({i for i, _ in index.search(query, 10, abroad)} & set(expected))
+    assert hits / 500 >= 0.95
+
+
+def test_an_organisation_that_moves_country_moves_partition(tmp_path: Path) -> None:
+    vectors = _unit_vectors(200, dim=16, seed=15)
+    index = VectorIndex.build(16, np.arange(200), vectors, 10**9, ["A"] * 100 + ["B"] * 100)
+    index.upsert(np.array([5, 7]), vectors[[5, 7]], ["B", "C"])
+    assert index.partition_of(5) == "B" and index.partition_of(7) == "C" and index.partition_of(999) is None
+    assert len(index) == 200 and len(index.partitions["A"]) == 98
+    without_a = set(range(100, 200)) | {5, 7}
+    assert {5, 7} <= {i for i, _ in index.search(vectors[5], 200, without_a)}
+    index.remove([7])
+    assert index.partition_of(7) is None and len(index.partitions["C"]) == 0
+    bundle = IndexBundle(dim=16, model_id="m", fields={"description": index, "offers": VectorIndex(16)})
+    bundle.save(tmp_path / "i.npz")
+    loaded = IndexBundle.load(tmp_path / "i.npz")
+    assert loaded.meta() == bundle.meta() and loaded.fields["offers"].ids == set()
+    assert {name: len(p) for name, p in loaded.fields["description"].partitions.items()} == {"A": 98, "B": 101, "C": 0}
+    assert loaded.fields["description"].vectors([5]).keys() == {5}

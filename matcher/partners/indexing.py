@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 from flask import Flask, current_app
@@ -52,13 +53,22 @@ class IndexReport:
     missing: list[int] = field(default_factory=list)
     unexpected: list[int] = field(default_factory=list)
     wrong_vectors: list[int] = field(default_factory=list)
+    wrong_partition: list[int] = field(default_factory=list)
     stale_embeddings: int = 0
 
     @property
     def ok(self) -> bool:
         return self.snapshot_usable and not (
-            self.missing or self.unexpected or self.wrong_vectors or self.stale_embeddings
+            self.missing or self.unexpected or self.wrong_vectors or self.wrong_partition or self.stale_embeddings
         )
+
+
+class FieldVectors(NamedTuple):
+    """Corrected vectors of one field with their organisations' ids and countries (the partitions)."""
+
+    ids: list[int]
+    vectors: np.ndarray
+    countries: list[str]
 
 
 def latest_change() -> int:
@@ -150,12 +160,13 @@ class IndexService:
         return bundle
 
     def _vector_rows(self, fields: Sequence[str], ids: Iterable[int] | None = None) -> Iterator[Sequence[Row]]:
-        """Chunks of (id, language, model_id, *fields) of the published organisations: plain rows, no
-        ORM objects, so that a rebuild at 1M holds the vectors and little else."""
+        """Chunks of (id, language, country, model_id, *fields) of the published organisations: plain
+        rows, no ORM objects, so that a rebuild at 1M holds the vectors and little else."""
         query = (
             select(
                 Organisation.id,
                 Organisation.description_language,
+                Organisation.country,
                 Embedding.model_id,
                 *(getattr(Embedding, name) for name in fields),
             )
@@ -167,48 +178,51 @@ class IndexService:
             query = query.where(Organisation.id.in_(list(ids)))
         yield from db.session.execute(query.execution_options(yield_per=CHUNK)).partitions()
 
-    def _vectors(self, rows: Iterable[Row], fields: Sequence[str]) -> dict[str, tuple[list[int], np.ndarray]]:
+    def _vectors(self, rows: Iterable[Row], fields: Sequence[str]) -> dict[str, FieldVectors]:
         """Corrected vectors per field of those rows that have current embeddings."""
-        collected: dict[str, tuple[list[int], list[np.ndarray], list[str]]] = {name: ([], [], []) for name in fields}
+        collected: dict[str, tuple[list[Row], list[np.ndarray]]] = {name: ([], []) for name in fields}
         for row in rows:
             if row.model_id != self.embedder.model_id:
                 continue
             for name in fields:
                 blob = getattr(row, name)
                 if blob:
-                    collected[name][0].append(row.id)
+                    collected[name][0].append(row)
                     collected[name][1].append(from_bytes(blob))
-                    collected[name][2].append(row.description_language)
         return {
-            name: (ids, self.centering.apply(np.stack(vectors), languages, "passage"))
-            for name, (ids, vectors, languages) in collected.items()
-            if ids
+            name: FieldVectors(
+                [row.id for row in held],
+                self.centering.apply(np.stack(vectors), [row.description_language for row in held], "passage"),
+                [row.country for row in held],
+            )
+            for name, (held, vectors) in collected.items()
+            if held
         }
 
-    def _field_chunks(self, name: str) -> Iterator[tuple[list[int], np.ndarray]]:
-        """(ids, corrected vectors) of one field, a chunk of published organisations at a time."""
+    def _field_chunks(self, name: str) -> Iterator[FieldVectors]:
+        """One field's vectors, a chunk of published organisations at a time."""
         for chunk in self._vector_rows((name,)):
             if found := self._vectors(chunk, (name,)).get(name):
                 yield found
 
-    def _field_vectors(self, name: str) -> tuple[np.ndarray, np.ndarray]:
-        """(ids, vectors) of one field over every published organisation, read chunk by chunk."""
-        ids: list[int] = []
-        parts: list[np.ndarray] = []
-        for chunk_ids, vectors in self._field_chunks(name):
-            ids.extend(chunk_ids)
-            parts.append(vectors)
-        vectors = np.concatenate(parts) if parts else np.zeros((0, self.embedder.dim), dtype=np.float32)
-        return np.array(ids, dtype=np.int64), vectors
+    def _field_vectors(self, name: str) -> FieldVectors:
+        """One field's vectors over every published organisation, read chunk by chunk."""
+        chunks = list(self._field_chunks(name))
+        vectors = (
+            np.concatenate([c.vectors for c in chunks]) if chunks else np.zeros((0, self.embedder.dim), np.float32)
+        )
+        return FieldVectors([i for c in chunks for i in c.ids], vectors, [p for c in chunks for p in c.countries])
 
     def _build(self) -> IndexBundle:
         """One field at a time: the peak is the finished indexes plus one field's vectors twice."""
         watermark = latest_change()
         bundle = IndexBundle(dim=self.embedder.dim, model_id=self.index_id, watermark=watermark)
         for name in FIELDS:
-            ids, vectors = self._field_vectors(name)
-            bundle.fields[name] = VectorIndex.build(bundle.dim, ids, vectors, self.approx_threshold)
-            del vectors
+            found = self._field_vectors(name)
+            bundle.fields[name] = VectorIndex.build(
+                bundle.dim, np.array(found.ids, dtype=np.int64), found.vectors, self.approx_threshold, found.countries
+            )
+            del found
         bundle.save(self.index_path)
         return bundle
 
@@ -234,8 +248,8 @@ class IndexService:
         bundle.remove(changed)
         for start in range(0, len(changed), CHUNK):
             for chunk in self._vector_rows(FIELDS, changed[start : start + CHUNK]):
-                for name, (ids, vectors) in self._vectors(chunk, FIELDS).items():
-                    bundle.field(name).upsert(np.array(ids, dtype=np.int64), vectors)
+                for name, found in self._vectors(chunk, FIELDS).items():
+                    bundle.field(name).upsert(np.array(found.ids, dtype=np.int64), found.vectors, found.countries)
         bundle.watermark = latest
         return len(changed)
 
@@ -331,10 +345,15 @@ class IndexService:
         for name in FIELDS:
             ids: list[int] = []
             sampled: dict[int, np.ndarray] = {}
-            for chunk_ids, vectors in self._field_chunks(name):
-                ids.extend(chunk_ids)
-                sampled.update(zip(chunk_ids[: sample - len(sampled)], vectors, strict=False))
             held = replica.field(name)
+            for chunk in self._field_chunks(name):
+                ids.extend(chunk.ids)
+                sampled.update(zip(chunk.ids[: sample - len(sampled)], chunk.vectors, strict=False))
+                report.wrong_partition += [
+                    i
+                    for i, country in zip(chunk.ids, chunk.countries, strict=True)
+                    if held.partition_of(i) not in (None, country)
+                ]
             report.indexed[name], report.expected[name] = len(held), len(ids)
             report.missing += sorted(set(ids) - held.ids)
             report.unexpected += sorted(held.ids - set(ids))
