@@ -16,6 +16,7 @@ from flask.testing import FlaskClient, FlaskCliRunner
 
 from matcher.engine.model_build import build_model, default_model_dir
 from tests.apps import fresh_database, make_app
+from tests.language_offsets import OFFSETS
 
 SHARED = Path(os.environ.get("MATCHER_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 ESIF = SHARED / "data" / "esif" / "operations.csv"
@@ -31,7 +32,7 @@ def model_path() -> Path:
 def centering_path() -> Path:
     """The language offsets, fitted once per model and kept between test sessions (the file names
     the model it belongs to; another model's offsets are fitted anew)."""
-    return Path(__file__).resolve().parents[1] / ".make" / "test-language-centering.npz"
+    return OFFSETS["torch"]
 
 
 @pytest.fixture()

@@ -20,6 +20,7 @@ from matcher.matching import match
 from matcher.partners.indexing import index_service
 from matcher.partners.models import Embedding
 from tests.apps import fresh_database, make_app
+from tests.language_offsets import OFFSETS
 from tests.partner_data import DISTRACTORS, TARGETS
 from tests.test_matching import PROFILE, _seed
 
@@ -40,10 +41,11 @@ def int8(model_path: Path) -> Embedder:
 
 
 @pytest.fixture()
-def int8_app(tmp_path: Path, model_path: Path, centering_path: Path, int8: Embedder) -> Iterator[Flask]:
+def int8_app(tmp_path: Path, model_path: Path, int8: Embedder) -> Iterator[Flask]:
     # its own language offsets: they are fitted per model id, and this backend has another
-    centering = centering_path.with_name("test-language-centering-int8.npz")
-    yield from make_app(fresh_database(tmp_path), tmp_path, model_path, centering, MATCHER_EMBED_BACKEND="onnx-int8")
+    yield from make_app(
+        fresh_database(tmp_path), tmp_path, model_path, OFFSETS["onnx-int8"], MATCHER_EMBED_BACKEND="onnx-int8"
+    )
 
 
 @pytest.mark.parametrize("role", ["query", "passage"])
@@ -87,7 +89,7 @@ def test_switching_to_int8_re_embeds_the_collection(app: Flask, int8: Embedder) 
         app.config["SQLALCHEMY_DATABASE_URI"],
         Path(app.config["MATCHER_INDEX_PATH"]).parent / "int8",
         Path(app.config["MATCHER_MODEL"]),
-        Path(app.config["MATCHER_CENTERING_PATH"]).with_name("test-language-centering-int8.npz"),
+        OFFSETS["onnx-int8"],
         MATCHER_EMBED_BACKEND="onnx-int8",
     )
     with switched_app as switched:
