@@ -17,7 +17,7 @@ countries' indexes searched whole when split); a random tenth of the ids (a coun
 the language-bias correction of the app (its model, backend and strength), as the index holds them.
 
 Run: MATCHER_EMBED_BACKEND=onnx-int8 MATCHER_INSTANCE_PATH=/tmp/x .venv/bin/python -m bench.ivf_recall_real
-     [--sizes 12500 25000 50000 74348] [--divisors 32 16 8 6]
+     [--sizes 25000 74348] [--divisors 8 6 4 3]
 (the first run embeds the texts: about an hour on 2 cores with the int8 backend, longest texts last.)
 --graphs compares HNSW graphs on the whole pool instead: one over every vector, and one per country
 searched for every country but the query's (what match() asks for).
@@ -201,7 +201,7 @@ def _compare_graphs(stored: dict[str, np.ndarray], rng: np.random.Generator) -> 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[12_500, 25_000, 50_000, 100_000])
-    parser.add_argument("--divisors", type=int, nargs="+", default=[32, 16, 8, 6], help="nprobe = nlist / divisor")
+    parser.add_argument("--divisors", type=int, nargs="+", default=[8, 6, 4, 3], help="nprobe = nlist / divisor")
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--esif", type=Path, default=Path("../shared/data/esif/operations.csv"))
     parser.add_argument("--cache", type=Path, default=Path("/tmp/esif-vectors.npz"))

@@ -29,9 +29,9 @@ def load_config(instance_path: Path) -> dict[str, Any]:
         "MATCHER_INDEX_PATH": os.environ.get("MATCHER_INDEX_PATH", str(instance_path / "index.npz")),
         # Share of each language offset removed; 0 switches the correction off (docs/quality.md).
         "MATCHER_CENTERING_STRENGTH": float(os.environ.get("MATCHER_CENTERING_STRENGTH", "0.5")),
-        # From this many vectors an IVF index replaces exact search, whose p95 for a three-part match passes
-        # 50 ms near 100k. IVF recall@10 on real vectors: 0.98 unfiltered, 0.90 for match()'s allow-list
-        # of the other countries (docs/benchmarks.md, third pass).
+        # From this many vectors in a field, IVF indexes (one per large country) replace exact search, whose
+        # p95 for a three-part match passes 50 ms near 100k. IVF recall@10 on real vectors: 0.99 unfiltered,
+        # 0.97 for match()'s allow-list of the other countries (docs/benchmarks.md, fourth pass).
         "MATCHER_APPROX_THRESHOLD": _int("MATCHER_APPROX_THRESHOLD", 50_000),
         "MATCHER_EMBED_BATCH": _int("MATCHER_EMBED_BATCH", 32),
         # "torch" (float32) or "onnx-int8" (about 2x faster per query; docs/benchmarks.md, docs/quality.md).
