@@ -288,3 +288,33 @@ def test_an_organisation_that_moves_country_moves_partition(tmp_path: Path) -> N
     assert loaded.meta() == bundle.meta() and loaded.fields["offers"].ids == set()
     assert {name: len(p) for name, p in loaded.fields["description"].partitions.items()} == {"A": 98, "B": 101, "C": 0}
     assert loaded.fields["description"].vectors([5]).keys() == {5}
+
+
+def test_keyword_index_restarts_from_its_snapshot(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A restarted process loads the keyword index instead of tokenising every text again, then
+    replays the changes made since; a snapshot it cannot trust is rebuilt."""
+    with app.app_context():
+        first, second = (create_organisation(record, status=Status.PUBLISHED) for record in TARGETS[:2])
+        word = "Bienenhotelwerkstatt"
+        update_organisation(first, {"offers": f"Wir bauen jede Woche ein {word}."})
+        first_id, second_id = first.id, second.id
+        assert set(search_scores(word)) == {first_id}
+        snapshot = index_service().keywords_path
+        assert snapshot.is_dir()
+    restarted = another_process(app)
+    with restarted.app_context():
+        service = index_service()
+        read_texts = service._texts
+        # Only the changed organisations' texts may be read (for the side index), never all of them.
+        monkeypatch.setattr(service, "_texts", lambda ids=None: read_texts(ids) if ids is not None else pytest.fail())
+        assert set(search_scores(word)) == {first_id}
+        update_organisation(db.session.get(Organisation, second_id), {"offers": f"Auch wir bauen ein {word}."})
+        assert set(search_scores(word)) == {first_id, second_id}
+    (snapshot / "ids.npy").write_bytes(b"broken")
+    with another_process(app).app_context():
+        assert set(search_scores(word)) == {first_id, second_id}
+    assert np.load(snapshot / "ids.npy").tolist() == sorted([first_id, second_id])
+
+
+def search_scores(word: str) -> dict[int, float]:
+    return index_service().keywords().scores(word)

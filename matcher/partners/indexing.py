@@ -26,7 +26,7 @@ from matcher.engine.attributes import LISTS, SCALARS, AttributeTable
 from matcher.engine.centering import LanguageCentering, centering_id
 from matcher.engine.embedding import Role, from_bytes, shared_embedder
 from matcher.engine.index import IndexBundle, VectorIndex
-from matcher.engine.keywords import KeywordReplica
+from matcher.engine.keywords import KeywordIndex, KeywordReplica
 from matcher.engine.language import detect_language
 from matcher.engine.shared_vectors import SharedVectors
 from matcher.extensions import db
@@ -267,9 +267,23 @@ class IndexService:
             query = query.where(Organisation.id.in_(list(ids)))
         return {row[0]: "\n".join(row[1:]) for row in db.session.execute(query.execution_options(yield_per=CHUNK))}
 
+    @property
+    def keywords_path(self) -> Path:
+        return self.index_path.with_name(f"{self.index_path.stem}-keywords")
+
+    def _load_keywords(self) -> KeywordReplica | None:
+        """The keyword snapshot, unless it was built at a change this database has not reached."""
+        found = KeywordIndex.load(self.keywords_path)
+        if found is None or found[1] > latest_change():
+            return None
+        return KeywordReplica(*found)
+
     def keywords(self) -> KeywordReplica:
-        """The keyword replica, built on first use, then following the change sequence."""
+        """The keyword replica, loaded from its snapshot (or built) on first use, then following the
+        change sequence."""
         with self._lock:
+            if self._keywords is None and self.keywords_path.is_dir():
+                self._keywords = self._load_keywords()
             if self._keywords is not None:
                 latest, changed = self._changes_after(self._keywords.watermark)
                 if len(changed) <= CHUNK:
@@ -277,9 +291,15 @@ class IndexService:
                 else:
                     self._keywords = None
             if self._keywords is None or self._keywords.needs_rebuild:
-                watermark = latest_change()
-                self._keywords = KeywordReplica(self._texts(), watermark)
+                self._keywords = self._build_keywords()
             return self._keywords
+
+    def _build_keywords(self) -> KeywordReplica:
+        """A new main keyword index over every published text, saved as the snapshot."""
+        watermark = latest_change()
+        main = KeywordIndex(self._texts())
+        main.save(self.keywords_path, watermark)
+        return KeywordReplica(main, watermark)
 
     def _attribute_rows(self, ids: Iterable[int] | None = None) -> list[dict[str, object]]:
         """What the attribute table holds of each published organisation."""
@@ -324,10 +344,11 @@ class IndexService:
                 self._unsaved = 0
 
     def rebuild(self) -> IndexBundle:
-        """Rebuild from the stored vectors (no re-embedding) and replace the snapshot."""
+        """Rebuild from the stored vectors (no re-embedding) and the texts, and replace the snapshots."""
         with self._lock:
             self._bundle = self._build()
             self._unsaved = 0
+            self._keywords = self._build_keywords()
             return self._bundle
 
     def check(self, sample: int = 50) -> IndexReport:
