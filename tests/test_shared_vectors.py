@@ -60,7 +60,13 @@ def test_a_match_leaves_its_query_vector_for_every_other_worker(cached_app: Flas
         planted = _unit(1)
         shared.put("query", {text: planted})
         assert np.array_equal(service.query_vectors([text, description]), np.stack([planted, stored]))
-        redis.Redis.from_url(REDIS_URL).delete(shared.key("query", text), shared.key("query", description))
+        assert np.array_equal(service.embedder.cached([text], "query")[text], planted)  # kept in the process
+        # A text this process embedded itself is not asked of the cache (which holds another vector here).
+        own = f"texte de ce processus {uuid.uuid4().hex}"
+        computed = service.embedder.encode([own], "query")[0]
+        shared.put("query", {own: _unit(3)})
+        assert np.array_equal(service.query_vectors([own])[0], computed)
+        redis.Redis.from_url(REDIS_URL).delete(*(shared.key("query", t) for t in (text, description, own)))
 
 
 def test_vectors_of_another_model_or_role_are_not_taken() -> None:

@@ -86,7 +86,7 @@ class Embedder:
         """L2-normalised float32 vectors, one row per text, in the given role."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        found = {t: v for t in texts if (v := self._cache.get((role, t))) is not None}
+        found = self.cached(texts, role)
         missing = [t for t in dict.fromkeys(texts) if t not in found]
         if missing:
             vectors = self.model.encode(
@@ -97,12 +97,21 @@ class Embedder:
                 show_progress_bar=show_progress,
                 **self._prompt_kwargs(role),
             ).astype(np.float32)
-            found.update(zip(missing, vectors, strict=True))
-            with self._lock:
-                self._cache.update(((role, t), v) for t, v in zip(missing, vectors, strict=True))
-                while len(self._cache) > CACHE_SIZE:
-                    self._cache.popitem(last=False)
+            computed = dict(zip(missing, vectors, strict=True))
+            self.remember(role, computed)
+            found.update(computed)
         return np.stack([found[t] for t in texts])
+
+    def cached(self, texts: Sequence[str], role: Role) -> dict[str, np.ndarray]:
+        """The vectors of those texts that this process encoded (or was given) recently."""
+        return {t: v for t in texts if (v := self._cache.get((role, t))) is not None}
+
+    def remember(self, role: Role, vectors: dict[str, np.ndarray]) -> None:
+        """Keep these vectors among the recent ones, the oldest making way."""
+        with self._lock:
+            self._cache.update(((role, t), v) for t, v in vectors.items())
+            while len(self._cache) > CACHE_SIZE:
+                self._cache.popitem(last=False)
 
 
 @functools.cache

@@ -120,16 +120,22 @@ class IndexService:
         return SharedVectors(self.vector_cache_url, self.embedder.model_id) if self.vector_cache_url else None
 
     def query_vectors(self, texts: Sequence[str], role: Role = "query") -> np.ndarray:
-        """Raw vectors of texts asked at search time: from the shared cache when it holds them."""
+        """Raw vectors of texts asked at search time: this process's recent ones first, then those
+        in the shared cache, and only then the model's."""
         shared = self.shared_vectors
         if shared is None:
             return self.embedder.encode(texts, role)
-        found = shared.get(role, texts)
-        missing = [t for t in dict.fromkeys(texts) if t not in found]
-        if missing:
-            computed = dict(zip(missing, self.embedder.encode(missing, role), strict=True))
-            shared.put(role, computed)
-            found.update(computed)
+        found = self.embedder.cached(texts, role)
+        wanted = [t for t in dict.fromkeys(texts) if t not in found]
+        if wanted:
+            from_shared = shared.get(role, wanted)
+            self.embedder.remember(role, from_shared)
+            found.update(from_shared)
+            missing = [t for t in wanted if t not in found]
+            if missing:
+                computed = dict(zip(missing, self.embedder.encode(missing, role), strict=True))
+                shared.put(role, computed)
+                found.update(computed)
         return np.stack([found[t] for t in texts])
 
     @property
