@@ -20,7 +20,7 @@ from collections.abc import Iterable, KeysView, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, NamedTuple
 
 import faiss
 import numpy as np
@@ -58,6 +58,13 @@ def ivf_nprobe(nlist: int) -> int:
     match()'s allow-list (every country but the query's) and 0.957 for a tenth of the ids; a sixth
     gave 0.983 / 0.928 / 0.937. Synthetic vectors (bench/index_scale.py) reach 1.000 with far fewer."""
     return min(nlist, max(16, nlist // 4))
+
+
+class Hits(NamedTuple):
+    """What a partition found: ids and their cosines, best first."""
+
+    ids: np.ndarray
+    scores: np.ndarray
 
 
 class Partition:
@@ -111,41 +118,38 @@ class Partition:
         self.index.remove_ids(np.asarray(ids, dtype=np.int64))
         self._ids = None
 
-    def search_among(self, query: np.ndarray, k: int, among: _AllowList, inside: int) -> list[tuple[int, float]]:
-        """Best k pairs among the allowed ids, of which ``inside`` are in this partition."""
+    def search_among(self, query: np.ndarray, k: int, among: _AllowList, inside: int) -> Hits:
+        """Best k among the allowed ids, of which ``inside`` are in this partition."""
         share = inside / len(self)
         # A narrow allow-list on IVF is searched exactly (see _selected), never post-filtered.
         if (self.kind == "flat" and share >= FLAT_POST_FILTER_SHARE) or (
             self.kind == "ivf" and share >= POST_FILTER_SHARE and not among.narrow
         ):
-            found = self._post_filtered(query, k, among.ids, share)
+            found = self._post_filtered(query, k, among, share)
             if found is not None:
                 return found
         return self._selected(query, min(k, inside), among)
 
-    def search(
-        self, query: np.ndarray, k: int, params: faiss.SearchParameters | None = None
-    ) -> list[tuple[int, float]]:
-        """Best k (id, cosine) pairs (among what the parameters' selector allows)."""
+    def search(self, query: np.ndarray, k: int, params: faiss.SearchParameters | None = None) -> Hits:
+        """Best k (ids and cosines, best first; among what the parameters' selector allows)."""
         scores, ids = self.index.search(query, min(k, len(self)), params=params)
-        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+        found = ids[0] >= 0
+        return Hits(ids[0][found], scores[0][found])
 
-    def _post_filtered(
-        self, query: np.ndarray, k: int, allowed: AbstractSet[int], share: float
-    ) -> list[tuple[int, float]] | None:
+    def _post_filtered(self, query: np.ndarray, k: int, among: _AllowList, share: float) -> Hits | None:
         """Search deeper without a selector and keep the allowed ids: the same result as a selector
         gives when k allowed ids come back (or the search saw everything it could). None otherwise."""
         depth = math.ceil(POST_FILTER_MARGIN * k / share) + 10
         for _ in range(POST_FILTER_TRIES):
             depth = min(depth, len(self))
             found = self.search(query, depth)
-            kept = [pair for pair in found if pair[0] in allowed]
-            if len(kept) >= k or len(found) < depth or depth == len(self):
-                return kept[:k]
+            kept = among.holds(found.ids)
+            if np.count_nonzero(kept) >= k or len(found.ids) < depth or depth == len(self):
+                return Hits(found.ids[kept][:k], found.scores[kept][:k])
             depth *= 4
         return None
 
-    def _selected(self, query: np.ndarray, k: int, among: _AllowList) -> list[tuple[int, float]]:
+    def _selected(self, query: np.ndarray, k: int, among: _AllowList) -> Hits:
         """Search with a FAISS selector of the allowed ids; IVF scans every list for a narrow allow-list,
         which probing only some lists may miss entirely (this is then an exact search among them)."""
         if self.kind == "ivf":
@@ -183,6 +187,16 @@ class _AllowList:
         self._array = ids.array if isinstance(ids, IdSet) else np.fromiter(ids, dtype=np.int64, count=len(ids))
         self._mask: np.ndarray | None = None
         self._selector: tuple[faiss.IDSelector, np.ndarray] | None = None
+
+    def holds(self, ids: np.ndarray) -> np.ndarray:
+        """Which of these ids are allowed, one flag each."""
+        if self._bounded:
+            mask = self._membership()
+            inside = ids < len(mask)
+            flags = np.zeros(len(ids), dtype=bool)
+            flags[inside] = mask[ids[inside]]
+            return flags
+        return np.isin(ids, self._array)
 
     def count(self, partition: Partition) -> int:
         """How many of the partition's ids are allowed: read from a mask over the ids up to the largest
@@ -316,18 +330,22 @@ class VectorIndex:
             if not allowed:
                 return []
             among = _AllowList(allowed, len(self))
-        found: list[tuple[int, float]] = []
+        found: list[Hits] = []
         for partition in self.partitions.values():
             if not len(partition):
                 continue
             inside = len(partition) if among is None else among.count(partition)
             if inside == len(partition):
-                found += partition.search(query, k)
+                found.append(partition.search(query, k))
             elif inside:
                 assert among is not None
-                found += partition.search_among(query, k, among, inside)
-        found.sort(key=lambda pair: (-pair[1], pair[0]))
-        return found[:k]
+                found.append(partition.search_among(query, k, among, inside))
+        if not found:
+            return []
+        ids = np.concatenate([hits.ids for hits in found])
+        scores = np.concatenate([hits.scores for hits in found])
+        best = np.lexsort((ids, -scores))[:k]
+        return list(zip(ids[best].tolist(), scores[best].tolist(), strict=True))
 
     def vectors(self, ids: Iterable[int]) -> dict[int, np.ndarray]:
         """Stored vectors of those ids that this index holds."""
