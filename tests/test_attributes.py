@@ -62,12 +62,9 @@ def test_matching_equals_a_filter_over_the_current_rows(
     got = table.matching(want, {"country": excluded} if excluded else None)
     assert got.tolist() == expected
     assert len(table) == len(current) and sorted(table.ids.tolist()) == sorted(current)
-    for identifier in range(1, 61):
-        stored = table.record(identifier)
-        if identifier not in current:
-            assert stored is None
-            continue
-        assert stored is not None
+    records = table.records(range(1, 61))
+    assert set(records) == set(current)
+    for identifier, stored in records.items():
         row = current[identifier]
         assert {name: stored[name] for name in SCALARS} == {name: row[name] for name in SCALARS}
         assert all(sorted(stored[name]) == sorted(row[name]) for name in LISTS)  # type: ignore[call-overload]

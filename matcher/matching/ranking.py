@@ -147,10 +147,13 @@ def scored_candidates(
         for part, vector in queries.items():
             candidates.update(i for i, _ in bundle.field(PART_FIELDS[part]).search(vector, pool, allowed))
         stored = {part: bundle.field(PART_FIELDS[part]).vectors(candidates) for part in queries}
-    return {
-        i: {part: float(stored[part][i] @ vector) for part, vector in queries.items() if i in stored[part]}
-        for i in candidates
-    }
+    scored: dict[int, dict[str, float]] = {i: {} for i in candidates}
+    for part, vector in queries.items():
+        if stored[part]:
+            cosines = np.stack(list(stored[part].values())) @ vector
+            for i, cosine in zip(stored[part], cosines.tolist(), strict=True):
+                scored[i][part] = cosine
+    return scored
 
 
 def weighted(parts: dict[str, float], weights: dict[str, float]) -> float:
@@ -180,9 +183,8 @@ def _candidate_facts(ids: Iterable[int]) -> dict[int, Facts]:
     """From the in-memory attribute table of the published organisations, so that only the results'
     organisations are loaded whole. One unpublished or removed since the candidates were gathered is
     no longer there, and is left out."""
-    table = index_service().attributes()
-    records = (table.record(i) for i in ids)
-    return {r["id"]: Facts(**{name: r[name] for name in Facts._fields}) for r in records if r}  # type: ignore[arg-type]
+    records = index_service().attributes().records(ids)
+    return {i: Facts(**{name: r[name] for name in Facts._fields}) for i, r in records.items()}  # type: ignore[arg-type]
 
 
 def _rank(
