@@ -201,7 +201,9 @@ def _compare_graphs(stored: dict[str, np.ndarray], rng: np.random.Generator) -> 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[12_500, 25_000, 50_000, 100_000])
-    parser.add_argument("--divisors", type=int, nargs="+", default=[8, 6, 4, 3], help="nprobe = nlist / divisor")
+    parser.add_argument(
+        "--divisors", type=int, nargs="+", default=[8, 6, 4, 3], help="nprobe = nlist / divisor, at least 16"
+    )
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--esif", type=Path, default=Path("../shared/data/esif/operations.csv"))
     parser.add_argument("--cache", type=Path, default=Path("/tmp/esif-vectors.npz"))
@@ -242,7 +244,7 @@ def main() -> None:
             for divisor in args.divisors:
                 probed = []
                 for partition in approx.partitions.values():
-                    partition.index.nprobe = max(1, partition.index.nlist // divisor)
+                    partition.index.nprobe = min(partition.index.nlist, max(16, partition.index.nlist // divisor))
                     probed.append(partition.index.nprobe)
                 for case, allowed in cases.items():
                     recall, ms = _recall(approx, exact, vectors, queries, allowed)

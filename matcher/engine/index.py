@@ -38,8 +38,9 @@ FLAT_POST_FILTER_SHARE = 0.75
 # Margin on the expected depth of such a search, and how often it may deepen before using a selector.
 POST_FILTER_MARGIN = 1.25
 POST_FILTER_TRIES = 3
-# Above the approximate threshold, a partition this large (or as large as the threshold) is IVF.
-PARTITION_IVF_MIN = 10_000
+# Above the approximate threshold, a country with at least a 27th of it (one per member state) is
+# IVF: the smaller ones, searched exactly, then hold fewer vectors than the threshold between them.
+MEMBER_STATES = 27
 # A bitmap selector (one bit per id up to the largest) while it is at most this many bits per indexed id.
 BITMAP_BITS_PER_ID = 64
 # k-means of an IVF index learns from at most this many vectors per list, drawn at random: at 1M
@@ -264,15 +265,14 @@ class VectorIndex:
         partitions: Sequence[str] | None = None,
     ) -> VectorIndex:
         """A fresh index over the given vectors, split by partition (one when none are given). Exact
-        below the threshold; above it, each partition of at least min(threshold, PARTITION_IVF_MIN)
-        vectors is IVF (a smaller one is cheaper to search exactly)."""
+        below the threshold; above it, each partition of at least a 27th of the threshold is IVF."""
         ids = np.asarray(ids, dtype=np.int64)
         names = np.asarray(partitions if partitions is not None else [""] * len(ids), dtype=str)
         approximate = len(ids) >= approx_threshold
         built = cls(dim)
         for name in sorted(set(names.tolist())):
             rows = np.flatnonzero(names == name)
-            big = approximate and len(rows) >= min(approx_threshold, PARTITION_IVF_MIN)
+            big = approximate and len(rows) >= math.ceil(approx_threshold / MEMBER_STATES)
             built.partitions[name] = Partition.build(dim, ids[rows], vectors[rows], big)
             built._where.update(dict.fromkeys(ids[rows].tolist(), name))
         return built
