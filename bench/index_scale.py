@@ -12,7 +12,7 @@ organisations' countries, here 27 drawn at random), then measured per size:
   by organisations (three fields) and by vectors, its peak during the load, and the FAISS payload
   (serialised bytes) per vector;
 - latency per query (p50/p95/p99) of search() with k=100 (match()'s pool for k=10): (a) no allow-list,
-  (b) the allow-list as a Python set of all ids, (c) a random 10 % of the ids (a country filter),
+  (b) an allow-list of all ids (an IdSet, as the app passes), (c) a random 10 % of the ids (a country filter),
   and (d) what match() costs in the engine: three fields searched with pool 100 and the allow-list
   match() passes (all ids but the asking organisation's country, 1 of 27 random countries), then the
   stored vectors of the union of candidates read and scored, as ranking.scored_candidates does;
@@ -51,6 +51,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
+from matcher.engine.id_set import IdSet
 from matcher.engine.index import IndexBundle, VectorIndex
 
 DIM = 384
@@ -128,7 +129,7 @@ def _load_probe(path: str) -> dict[str, float]:
     return {"seconds": seconds, "held": rss() - before, "peak": rss_high_water() - before, "process": rss_high_water()}
 
 
-def engine_match(bundle: IndexBundle, queries: np.ndarray, allowed: set[int]) -> dict[int, dict[str, float]]:
+def engine_match(bundle: IndexBundle, queries: np.ndarray, allowed: IdSet) -> dict[int, dict[str, float]]:
     """ranking.scored_candidates without the database: each field's pool, then every part scored exactly."""
     candidates: set[int] = set()
     for name, vector in zip(FIELDS, queries, strict=True):
@@ -222,10 +223,10 @@ def measure(
     del vectors
     gc.collect()
 
-    all_ids = {int(i) for i in ids}
+    all_ids = IdSet(ids)
     share = rng.choice(ids, size=int(FILTER_SHARE * n), replace=False)
-    filtered = {int(i) for i in share}
-    others = {int(i) for i in ids[country != 0]}
+    filtered = IdSet(np.sort(share))
+    others = IdSet(ids[country != 0])
     probe = queries[:runs]
     truth_all = exact.search(probe, 10)[1] + 1
     selector = faiss.IDSelectorBatch(np.sort(share) - 1)
@@ -234,7 +235,7 @@ def measure(
     del exact, selector
     gc.collect()
 
-    cases: list[tuple[str, set[int] | None, np.ndarray | None]] = [
+    cases: list[tuple[str, IdSet | None, np.ndarray | None]] = [
         ("(a) search k=100, no allow-list", None, truth_all),
         ("(b) search k=100, allow-list = all ids", all_ids, truth_all),
         ("(c) search k=100, allow-list = random 10 %", filtered, truth_filtered),
