@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import multiprocessing
 from collections.abc import Set as AbstractSet
 from pathlib import Path
 
@@ -11,6 +13,7 @@ from flask import Flask
 
 from matcher.engine.id_set import IdSet
 from matcher.engine.index import IndexBundle, VectorIndex, _training_sample
+from matcher.engine.keywords import KeywordIndex
 from matcher.extensions import db
 from matcher.matching import Profile, match, search
 from matcher.partners.indexing import index_service
@@ -300,7 +303,7 @@ def test_keyword_index_restarts_from_its_snapshot(app: Flask, monkeypatch: pytes
         first_id, second_id = first.id, second.id
         assert set(search_scores(word)) == {first_id}
         snapshot = index_service().keywords_path
-        assert snapshot.is_dir()
+        assert snapshot.is_file()
     restarted = another_process(app)
     with restarted.app_context():
         service = index_service()
@@ -310,11 +313,31 @@ def test_keyword_index_restarts_from_its_snapshot(app: Flask, monkeypatch: pytes
         assert set(search_scores(word)) == {first_id}
         update_organisation(db.session.get(Organisation, second_id), {"offers": f"Auch wir bauen ein {word}."})
         assert set(search_scores(word)) == {first_id, second_id}
-    (snapshot / "ids.npy").write_bytes(b"broken")
+    (_snapshot_folder(snapshot) / "ids.npy").write_bytes(b"broken")
     with another_process(app).app_context():
         assert set(search_scores(word)) == {first_id, second_id}
-    assert np.load(snapshot / "ids.npy").tolist() == sorted([first_id, second_id])
+    assert np.load(_snapshot_folder(snapshot) / "ids.npy").tolist() == sorted([first_id, second_id])
+
+
+def _snapshot_folder(pointer: Path) -> Path:
+    return pointer.with_name(json.loads(pointer.read_text())["folder"])
 
 
 def search_scores(word: str) -> dict[int, float]:
     return index_service().keywords().scores(word)
+
+
+def _save_keywords(pointer: Path) -> None:
+    index = KeywordIndex({1: "Genossenschaft für Bienenhotels", 2: "coopérative de réparation de vélos"})
+    for watermark in range(15):
+        index.save(pointer, watermark)
+
+
+def test_keyword_snapshots_written_by_several_processes_at_once_leave_a_whole_one(tmp_path: Path) -> None:
+    """Workers starting together each build the keyword index and save it: one whole snapshot remains."""
+    pointer = tmp_path / "index-keywords.json"
+    with multiprocessing.get_context("fork").Pool(4) as pool:
+        pool.map(_save_keywords, [pointer] * 4)
+    loaded = KeywordIndex.load(pointer)
+    assert loaded is not None and loaded[0].scores(["bienenhotels"], hidden=set()).keys() == {1}
+    assert [p.name for p in tmp_path.iterdir() if p.is_file()] == [pointer.name]  # no staged pointer left

@@ -8,8 +8,9 @@ A bm25s index cannot change once built, so a replica is a main index plus a smal
 the texts that changed since; changed ids are masked out of the main one. When the side index
 grows past a share of the main one, the whole index is rebuilt.
 
-The main index is saved as a snapshot (bm25s's own files, with the ids and the change it was built
-at) and memory-mapped by every process that loads it: at 1M organisations, tokenising every text
+The main index is saved as a snapshot (bm25s's own files and the ids, in a folder named by a
+pointer file that also holds the change it was built at) and memory-mapped by every process that
+loads it: at 1M organisations, tokenising every text
 took minutes of each worker's start-up; the snapshot loads in seconds and its pages are shared.
 """
 
@@ -20,7 +21,9 @@ import logging
 import os
 import re
 import shutil
+import time
 import unicodedata
+import uuid
 from collections.abc import Iterable, Mapping
 from functools import cache
 from pathlib import Path
@@ -34,6 +37,8 @@ log = logging.getLogger(__name__)
 WORD = re.compile(r"\w+")
 # Bump when tokens() changes: snapshots of another format are rebuilt.
 SNAPSHOT_FORMAT = 1
+# A snapshot folder the pointer left this long ago is removed at the next save.
+STALE_SNAPSHOT_SECONDS = 300
 STOPWORD_LISTS = (
     "STOPWORDS_DANISH",
     "STOPWORDS_DUTCH",
@@ -82,39 +87,41 @@ class KeywordIndex:
             self._retriever = bm25s.BM25()
             self._retriever.index([tokens(texts[int(i)]) for i in self.ids], show_progress=False)
 
-    def save(self, folder: Path, watermark: int) -> None:
-        """Write into a new folder, then swap it in: a reader finds the old snapshot, the new one, or
-        (for an instant) none, which it rebuilds; never a mix."""
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        fresh = folder.with_name(f".{folder.name}.{os.getpid()}.tmp")
-        old = folder.with_name(f".{folder.name}.{os.getpid()}.old")
-        shutil.rmtree(fresh, ignore_errors=True)
-        fresh.mkdir()
+    def save(self, pointer: Path, watermark: int) -> None:
+        """Write a new snapshot folder beside the pointer file, then replace the pointer: a reader
+        follows it to a folder that never changes once written. Folders the pointer left a while
+        ago are removed (one being read stays readable: its files are memory-mapped)."""
+        pointer.parent.mkdir(parents=True, exist_ok=True)
+        written = pointer.with_name(f".{pointer.stem}.{uuid.uuid4().hex}")
+        written.mkdir()
         if self._retriever is not None:
-            self._retriever.save(str(fresh), show_progress=False)
-        np.save(fresh / "ids.npy", self.ids)
-        (fresh / "replica.json").write_text(json.dumps({"format": SNAPSHOT_FORMAT, "watermark": watermark}))
-        if folder.exists():
-            folder.rename(old)
-        try:
-            fresh.rename(folder)
-        except OSError:  # another process swapped its own in meanwhile: either is complete
-            shutil.rmtree(fresh, ignore_errors=True)
-        shutil.rmtree(old, ignore_errors=True)
+            self._retriever.save(str(written), show_progress=False)
+        np.save(written / "ids.npy", self.ids)
+        meta = {"format": SNAPSHOT_FORMAT, "watermark": watermark, "folder": written.name}
+        staged = written.with_name(f"{written.name}.json")
+        staged.write_text(json.dumps(meta))
+        os.replace(staged, pointer)
+        for old in pointer.parent.glob(f".{pointer.stem}.*"):
+            if old != written and old.is_dir() and time.time() - old.stat().st_mtime > STALE_SNAPSHOT_SECONDS:
+                shutil.rmtree(old, ignore_errors=True)
 
     @classmethod
-    def load(cls, folder: Path) -> tuple[KeywordIndex, int] | None:
-        """The snapshot in folder with the change it was built at; None when absent or unreadable."""
+    def load(cls, pointer: Path) -> tuple[KeywordIndex, int] | None:
+        """The snapshot the pointer names, with the change it was built at; None when there is none
+        or it cannot be read."""
+        if not pointer.is_file():
+            return None
         try:
-            meta = json.loads((folder / "replica.json").read_text())
+            meta = json.loads(pointer.read_text())
             if meta["format"] != SNAPSHOT_FORMAT:
                 return None
+            folder = pointer.with_name(meta["folder"])
             loaded = cls({})
             loaded.ids = np.load(folder / "ids.npy")
             if len(loaded.ids):
                 loaded._retriever = bm25s.BM25.load(str(folder), mmap=True, show_progress=False)
         except (OSError, ValueError, KeyError) as error:
-            log.warning("keyword snapshot %s unusable (%s): rebuilding", folder, error)
+            log.warning("keyword snapshot %s unusable (%s): rebuilding", pointer, error)
             return None
         return loaded, int(meta["watermark"])
 

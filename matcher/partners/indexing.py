@@ -275,7 +275,8 @@ class IndexService:
 
     @property
     def keywords_path(self) -> Path:
-        return self.index_path.with_name(f"{self.index_path.stem}-keywords")
+        """The keyword snapshot's pointer file (its folders sit beside it)."""
+        return self.index_path.with_name(f"{self.index_path.stem}-keywords.json")
 
     def _load_keywords(self) -> KeywordReplica | None:
         """The keyword snapshot, unless it was built at a change this database has not reached."""
@@ -288,7 +289,7 @@ class IndexService:
         """The keyword replica, loaded from its snapshot (or built) on first use, then following the
         change sequence."""
         with self._lock:
-            if self._keywords is None and self.keywords_path.is_dir():
+            if self._keywords is None:
                 self._keywords = self._load_keywords()
             if self._keywords is not None:
                 latest, changed = self._changes_after(self._keywords.watermark)
