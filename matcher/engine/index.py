@@ -56,8 +56,9 @@ def ivf_nlist(n: int) -> int:
 def ivf_nprobe(nlist: int) -> int:
     """Lists probed per query: a quarter of them. On 74,348 real, language-corrected e5 vectors
     indexed per country (bench/ivf_recall_real.py) that gives recall@10 0.993 unfiltered, 0.970 for
-    match()'s allow-list (every country but the query's) and 0.957 for a tenth of the ids; a sixth
-    gave 0.983 / 0.928 / 0.937. Synthetic vectors (bench/index_scale.py) reach 1.000 with far fewer."""
+    match()'s allow-list (every country but the query's; 0.959-0.973 from 12,500 vectors up) and 0.960
+    for a tenth of the ids; a sixth gave 0.983 / 0.928 / 0.920. Synthetic 1M vectors
+    (bench/index_scale.py): 0.996-0.999."""
     return min(nlist, max(16, nlist // 4))
 
 
@@ -210,6 +211,7 @@ class _AllowList:
 
     @functools.cached_property
     def _bounded(self) -> bool:
+        """Whether a mask up to the largest allowed id is small enough to build."""
         return not len(self._array) or (
             int(self._array.min()) >= 0 and int(self._array.max()) < BITMAP_BITS_PER_ID * max(self.indexed, 1024)
         )
