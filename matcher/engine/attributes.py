@@ -12,6 +12,7 @@ compacted when dead rows pass a quarter, so a change costs no copy of the whole 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
@@ -130,8 +131,9 @@ class AttributeTable:
             values = self._codes[name].values
             bits = np.unpackbits(self._lists[name][rows].view(np.uint8), axis=1, bitorder="little")
             at, codes = np.nonzero(bits)
-            per_row = np.split(codes, np.searchsorted(at, np.arange(1, len(rows))))
-            columns[name] = [[values[code] for code in found.tolist()] for found in per_row]
+            bounds = np.searchsorted(at, np.arange(len(rows) + 1)).tolist()
+            found = codes.tolist()
+            columns[name] = [[values[c] for c in found[start:end]] for start, end in itertools.pairwise(bounds)]
         return {
             identifier: {"id": identifier, **{name: column[n] for name, column in columns.items()}}
             for n, (identifier, _) in enumerate(held)
