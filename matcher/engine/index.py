@@ -73,7 +73,6 @@ class Partition:
     """One FAISS index over the vectors of one partition (a country): exact or IVF."""
 
     def __init__(self, dim: int, index: faiss.Index | None = None) -> None:
-        self.dim = dim
         self.index = index if index is not None else faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
         self._ids: np.ndarray | None = None
 
