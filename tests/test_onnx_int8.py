@@ -52,8 +52,9 @@ def int8_app(tmp_path: Path, model_path: Path, int8: Embedder) -> Iterator[Flask
 def test_int8_vectors_stay_close_to_the_float32_ones(model_path: Path, int8: Embedder, role: str) -> None:
     exact = shared_embedder(str(model_path)).encode(TEXTS, role)
     cosines = (int8.encode(TEXTS, role) * exact).sum(axis=1)
-    assert cosines.min() > 0.97, cosines
-    assert cosines.mean() > 0.99, cosines
+    # measured 0.9985-0.9992; every product quantised without smoothing: mean 0.996, min 0.992
+    assert cosines.min() > 0.997, cosines
+    assert cosines.mean() > 0.998, cosines
 
 
 def test_an_int8_vector_does_not_depend_on_the_texts_encoded_with_it(model_path: Path) -> None:
