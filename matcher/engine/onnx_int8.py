@@ -22,10 +22,11 @@ import numpy as np
 import torch
 
 # Named after its recipe: a build with another recipe is a new file, never mistaken for this one.
-ONNX_FILE = Path("onnx") / "model-int8-smoothed-a08.onnx"
+ONNX_FILE = Path("onnx") / "model-int8-smoothquant-a08.onnx"
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
-# SmoothQuant's migration strength for the second feed-forward products: the share of each input
-# channel's range moved into the weights. Chosen on cosine to the float32 model (docs/quality.md).
+# SmoothQuant's migration strength: the share of each input channel's range moved into the weights.
+# Chosen on cosine to the float32 model (0.5: 0.995; 0.7: 0.9986; 0.8 and 0.9: 0.9987, second
+# feed-forward products smoothed alone), not on any evaluation.
 SMOOTHING_ALPHA = 0.8
 
 
@@ -40,15 +41,16 @@ def onnx_digest(model_dir: Path) -> str:
 
 
 def build_onnx_int8(model_dir: Path, force: bool = False) -> Path:
-    """Write ``onnx/model-int8-smoothed-a08.onnx`` into a built model folder (about 70 s); idempotent.
+    """Write ``onnx/model-int8-smoothquant-a08.onnx`` into a built model folder (about 70 s); idempotent.
 
     Export of the float32 transformer (eager attention, so the graph holds no traced shapes),
-    ONNX Runtime's BERT fusions (attention, layer norms, GELU), smoothing of the second feed-forward
-    products (below), then dynamic int8 quantisation of every matrix product, per output channel.
-    The second feed-forward product's input, after GELU, has outlier channels that one int8 scale
-    per tensor rounds badly (cosine to the float32 model 0.997 quantised as it is); kept in float32
-    it cost 40 % of the forward pass. Smoothed first, it quantises as well as it did in float32
-    (cosine 0.999). Written under a temporary name and renamed, so a reader never sees half a file.
+    ONNX Runtime's BERT fusions (attention, layer norms, GELU), smoothing of every matrix product
+    (below), then dynamic int8 quantisation of every product, per output channel. Some products'
+    inputs have outlier channels that one int8 scale per tensor rounds badly: worst, the second
+    feed-forward product's, after GELU (cosine to the float32 model 0.996 with every product
+    quantised as it is). Kept in float32, that product cost 40 % of the forward pass; smoothed
+    first, every product is int8 and the vectors are within cosine 0.998 of float32. Written under
+    a temporary name and renamed, so a reader never sees half a file.
     """
     from onnxruntime.quantization import QuantType, quantize_dynamic
     from onnxruntime.transformers import optimizer
@@ -87,7 +89,7 @@ def build_onnx_int8(model_dir: Path, force: bool = False) -> Path:
             hidden_size=config.hidden_size,
             opt_level=1,
         ).save_model_to_file(str(fused))
-        _smooth_feed_forward_outputs(fused, smoothed, AutoTokenizer.from_pretrained(model_dir))
+        _smooth_products(fused, smoothed, AutoTokenizer.from_pretrained(model_dir))
         quantize_dynamic(
             smoothed,
             quantised,
@@ -104,12 +106,12 @@ def build_onnx_int8(model_dir: Path, force: bool = False) -> Path:
     return target
 
 
-def _smooth_feed_forward_outputs(source: Path, target: Path, tokenizer: Any) -> None:
-    """SmoothQuant (Xiao et al., 2023) for the second feed-forward product of every layer: divide each
-    input channel by s_j = max|x_j|^a / max|w_j|^(1-a) and multiply the weights' row j by it. The
-    product is unchanged, but the outlier channels shrink, so one int8 scale for the whole input
-    rounds the others finely enough. The ranges max|x_j| are read on the shipped parallel corpus
-    (24 languages, both roles): calibration data that no evaluation uses."""
+def _smooth_products(source: Path, target: Path, tokenizer: Any) -> None:
+    """SmoothQuant (Xiao et al., 2023) for every matrix product of the transformer: divide each input
+    channel j by s_j = max|x_j|^a / max|w_j|^(1-a) and multiply the weights' row j by it. The product
+    is unchanged, but the outlier channels shrink, so one int8 scale for the whole input rounds the
+    others finely enough. The ranges max|x_j| are read on the shipped parallel corpus (24 languages,
+    both roles): calibration data that no evaluation uses."""
     import onnx
     import onnxruntime
     from onnx import helper, numpy_helper
@@ -117,28 +119,29 @@ def _smooth_feed_forward_outputs(source: Path, target: Path, tokenizer: Any) -> 
     from matcher.engine.centering import parallel_corpus
 
     model = onnx.load(str(source))
-    products = [n for n in model.graph.node if n.name.endswith("/output/dense/MatMul") and "/attention/" not in n.name]
-    inputs = [n.input[0] for n in products]
     weights = {w.name: w for w in model.graph.initializer}
+    products = [n for n in model.graph.node if n.op_type in ("MatMul", "Attention") and n.input[1] in weights]
     matrices = [numpy_helper.to_array(weights[n.input[1]]) for n in products]
+    inputs = list(dict.fromkeys(n.input[0] for n in products))
     probe = onnx.load(str(source))
     probe.graph.output.extend(helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, None) for name in inputs)
     session = onnxruntime.InferenceSession(probe.SerializeToString(), providers=["CPUExecutionProvider"])
-    ranges = [np.zeros(len(matrix), dtype=np.float32) for matrix in matrices]
+    ranges = {n.input[0]: np.zeros(len(matrix), dtype=np.float32) for n, matrix in zip(products, matrices, strict=True)}
     texts = [text for language_texts in parallel_corpus().values() for text in language_texts]
     for text in (f"{role}: {text}" for text in texts for role in ("query", "passage")):
         encoded = tokenizer(text, return_tensors="np", truncation=True, max_length=512)
         feed = {**{name: encoded[name] for name in _INPUTS[:2]}, "token_type_ids": np.zeros_like(encoded["input_ids"])}
-        for seen, activations in zip(ranges, session.run(inputs, feed), strict=True):
+        for name, activations in zip(inputs, session.run(inputs, feed), strict=True):
+            seen = ranges[name]
             np.maximum(seen, np.abs(activations).reshape(-1, len(seen)).max(axis=0), out=seen)
-    for product, matrix, seen in zip(products, matrices, ranges, strict=True):
-        scale = np.maximum(seen, 1e-5) ** SMOOTHING_ALPHA / np.maximum(np.abs(matrix).max(axis=1), 1e-5) ** (
-            1 - SMOOTHING_ALPHA
-        )
+    for product, matrix in zip(products, matrices, strict=True):
+        scale = np.maximum(ranges[product.input[0]], 1e-5) ** SMOOTHING_ALPHA / np.maximum(
+            np.abs(matrix).max(axis=1), 1e-5
+        ) ** (1 - SMOOTHING_ALPHA)
         weights[product.input[1]].CopyFrom(numpy_helper.from_array(matrix * scale[:, None], product.input[1]))
         divisor = numpy_helper.from_array((1 / scale).astype(np.float32), f"{product.name}/smoothing")
         model.graph.initializer.append(divisor)
-        smoothed = f"{product.input[0]}/smoothed"
+        smoothed = f"{product.name}/smoothed_input"
         model.graph.node.insert(
             list(model.graph.node).index(product),
             helper.make_node("Mul", [product.input[0], divisor.name], [smoothed], name=f"{product.name}/smooth"),
