@@ -9,7 +9,11 @@ MATCHER_VECTOR_CACHE_URL set, those find the query vector in Redis whichever wor
 wrk shares the 2 cores with the server, as a load balancer's health would not; the figure is a floor.
 Needs wrk (`apt-get install wrk`).
 
-Run: MATCHER_INSTANCE_PATH=/tmp/scale-100k .venv/bin/python -m bench.throughput [--duration 30] [--connections 4]
+Runs of the same command vary by about 10 % on these machines: --runs N loads the same server N
+times, each run with texts of its own, and prints the median.
+
+Run: MATCHER_INSTANCE_PATH=/tmp/scale-100k .venv/bin/python -m bench.throughput --runs 5
+    (also --duration 30, --connections 4, --workers 2, --refinements 0: the defaults)
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import re
 import secrets
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -91,12 +96,26 @@ def _workers(master: int) -> list[int]:
     return [int(pid) for pid in children]
 
 
+def _load(url: str, args: argparse.Namespace) -> float:
+    """One wrk run with descriptions new to it; its matches per second (0 if any request failed)."""
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(_lua(args.refinements))
+    wrk = ["wrk", "-t2", f"-c{args.connections}", f"-d{args.duration}s", "--latency", "-s", script.name, url]
+    output = subprocess.run(wrk, capture_output=True, text=True, check=True).stdout
+    print(output)
+    rate = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    print(f"matches/s: {rate.group(1) if rate else '?'}; errors: {errors.group(1) if errors else 0}")
+    return float(rate.group(1)) if rate and not errors else 0.0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=30)
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--refinements", type=int, default=0, help="matches of the same description after each new one")
+    parser.add_argument("--runs", type=int, default=1, help="wrk runs against the same server; the median is printed")
     args = parser.parse_args()
     port = _free_port()
     # one thread per worker, as `make run-prod` sets: torch and FAISS each start a thread per core, and
@@ -118,14 +137,8 @@ def main() -> None:
         for _ in range(args.workers * 3):
             body = {"profile": {"description": "warm-up: cooperative repairing bicycles", "country": "FR"}}
             requests.post(f"{url}/api/v1/match", json=body, timeout=120).raise_for_status()
-        with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-            script.write(_lua(args.refinements))
-        wrk = ["wrk", "-t2", f"-c{args.connections}", f"-d{args.duration}s", "--latency", "-s", script.name, url]
-        output = subprocess.run(wrk, capture_output=True, text=True, check=True).stdout
-        print(output)
-        rate = re.search(r"Requests/sec:\s+([\d.]+)", output)
-        errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-        print(f"matches/s: {rate.group(1) if rate else '?'}; errors: {errors.group(1) if errors else 0}")
+        rates = [_load(url, args) for _ in range(args.runs)]
+        print(f"matches/s per run: {', '.join(f'{rate:.1f}' for rate in rates)}; median {statistics.median(rates):.1f}")
         print("peak memory per worker (MB):", [round(_peak_rss_mb(pid)) for pid in _workers(server.pid)])
     finally:
         server.send_signal(signal.SIGTERM)
