@@ -5,7 +5,7 @@ transformers < 4.58 while sentence-transformers 6.2 requires transformers >= 5: 
 installed together. So the export is done here with torch and ONNX Runtime's own tools, and
 sentence-transformers keeps everything around the transformer (prompts, tokenisation,
 length-sorted batches, mean pooling, normalisation): only the transformer's forward pass runs in
-ONNX Runtime. About 3x faster for one query on one core; vectors within cosine 0.997 of the
+ONNX Runtime. About 3x faster for one query on one core; vectors within cosine 0.998 of the
 float32 model (docs/benchmarks.md, docs/quality.md).
 """
 
@@ -41,7 +41,7 @@ def onnx_digest(model_dir: Path) -> str:
 
 
 def build_onnx_int8(model_dir: Path, force: bool = False) -> Path:
-    """Write ``onnx/model-int8-smoothquant-a08.onnx`` into a built model folder (about 70 s); idempotent.
+    """Write ``onnx/model-int8-smoothquant-a08.onnx`` into a built model folder (about 2 min); idempotent.
 
     Export of the float32 transformer (eager attention, so the graph holds no traced shapes),
     ONNX Runtime's BERT fusions (attention, layer norms, GELU), smoothing of every matrix product
