@@ -122,11 +122,11 @@ def _smooth_products(source: Path, target: Path, tokenizer: Any) -> None:
     weights = {w.name: w for w in model.graph.initializer}
     products = [n for n in model.graph.node if n.op_type in ("MatMul", "Attention") and n.input[1] in weights]
     matrices = [numpy_helper.to_array(weights[n.input[1]]) for n in products]
-    inputs = list(dict.fromkeys(n.input[0] for n in products))
+    ranges = {n.input[0]: np.zeros(len(matrix), dtype=np.float32) for n, matrix in zip(products, matrices, strict=True)}
+    inputs = list(ranges)
     probe = onnx.load(str(source))
     probe.graph.output.extend(helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, None) for name in inputs)
     session = onnxruntime.InferenceSession(probe.SerializeToString(), providers=["CPUExecutionProvider"])
-    ranges = {n.input[0]: np.zeros(len(matrix), dtype=np.float32) for n, matrix in zip(products, matrices, strict=True)}
     texts = [text for language_texts in parallel_corpus().values() for text in language_texts]
     for text in (f"{role}: {text}" for text in texts for role in ("query", "passage")):
         encoded = tokenizer(text, return_tensors="np", truncation=True, max_length=512)
