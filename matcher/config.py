@@ -27,8 +27,9 @@ def load_config(instance_path: Path) -> dict[str, Any]:
             "MATCHER_CENTERING_PATH", str(instance_path / "language-centering.npz")
         ),
         "MATCHER_INDEX_PATH": os.environ.get("MATCHER_INDEX_PATH", str(instance_path / "index.npz")),
-        # Share of each language offset removed; 0 switches the correction off (docs/quality.md).
-        "MATCHER_CENTERING_STRENGTH": float(os.environ.get("MATCHER_CENTERING_STRENGTH", "0.5")),
+        # Share of each language offset removed (1: every language centred on zero); 0 switches the
+        # correction off (docs/quality.md).
+        "MATCHER_CENTERING_STRENGTH": float(os.environ.get("MATCHER_CENTERING_STRENGTH", "1.0")),
         # From this many vectors in a field, IVF indexes (one per large country) replace exact search, whose
         # p95 for a three-part match passes 50 ms near 100k. IVF recall@10 on real vectors: 0.99 unfiltered,
         # 0.97 for match()'s allow-list of the other countries (docs/benchmarks.md, fourth pass).

@@ -25,8 +25,10 @@ from matcher.staff.moderation import (
     STATUS_LABELS,
 )
 
-# Cosine scores of e5 lie between about 0.70 (unrelated) and 1; the bar shows where in that span.
-SCORE_FLOOR = 0.70
+# Scores (cosines of language-centred e5 vectors) lie around 0 for unrelated texts; a description's best
+# matches score about 0.3-0.5. The bar shows where a score lies between the two (docs/quality.md section 3).
+SCORE_FLOOR = 0.0
+SCORE_CEILING = 0.5
 
 
 def _current_locale() -> str:
@@ -58,7 +60,7 @@ def _aria_attributes(field: Field) -> dict[str, str]:
 
 
 def _score_percent(score: float) -> int:
-    return max(0, min(100, round(100 * (score - SCORE_FLOOR) / (1 - SCORE_FLOOR))))
+    return max(0, min(100, round(100 * (score - SCORE_FLOOR) / (SCORE_CEILING - SCORE_FLOOR))))
 
 
 def init_app(app: Flask) -> None:

@@ -15,10 +15,11 @@ import pytest
 from bench.eval_quality import run
 from tests.apps import fresh_database
 
-# Measured on 2026-11-27 with this slice (hand nDCG@10 0.420; weak MRR 0.091 on the rankings condensed
-# to operations with a code, 0.025 before); the floors leave room for numeric noise between machines only.
-HAND_NDCG_FLOOR = 0.40
-WEAK_MRR_FLOOR = 0.08
+# Measured on 2026-11-28 with this slice, every language centred on zero and the second round of hand
+# judgments (hand nDCG@10 0.718, uncorrected embeddings 0.485; weak MRR 0.240 on the rankings condensed to
+# operations with a code); the floors leave room for numeric noise between machines only.
+HAND_NDCG_FLOOR = 0.70
+WEAK_MRR_FLOOR = 0.22
 
 
 @pytest.fixture(scope="module")
@@ -27,10 +28,12 @@ def summary(esif_path: Path, model_path: Path, tmp_path_factory: pytest.TempPath
     return run(per_language=15, queries_per_language=4, esif=esif_path, database=database)
 
 
-def test_matcher_beats_bm25_and_random_on_hand_judged_cross_lingual_requests(summary: dict) -> None:
+def test_matcher_beats_every_baseline_on_hand_judged_cross_lingual_requests(summary: dict) -> None:
     hand = summary["hand"]
     assert hand["matcher"]["queries"] == 30
-    assert hand["matcher"]["ndcg@10"] > hand["bm25"]["ndcg@10"] > hand["random"]["ndcg@10"]
+    assert (
+        hand["matcher"]["ndcg@10"] > hand["embeddings"]["ndcg@10"] > hand["bm25"]["ndcg@10"] > hand["random"]["ndcg@10"]
+    )
     assert hand["matcher"]["ndcg@10"] >= HAND_NDCG_FLOOR, hand["matcher"]
 
 

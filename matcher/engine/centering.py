@@ -5,6 +5,12 @@ language adds a roughly constant direction to its texts' vectors. We estimate th
 the mean vector of the language minus the mean over all languages, on a *parallel* corpus (the
 same texts in every language, so the difference holds language only, no topic), and remove
 it from every vector before it enters the index or is used as a query.
+
+The mean over all languages (one per role) is removed as well: every e5 vector shares a large
+common direction (unrelated texts have cosines near 0.8), which carries no topic and lets
+generic texts sit close to everything. Centring each role's space on zero, as Libovický et al.
+(2020, "On the language neutrality of pre-trained multilingual representations") centre each
+language, leaves the cosines to what distinguishes the texts (docs/quality.md, section 5).
 """
 
 from __future__ import annotations
@@ -21,6 +27,8 @@ import numpy as np
 from matcher.engine.embedding import ROLES, Embedder, Role
 
 CORPUS_FILE = "data/parallel_descriptions.json"
+# Names what apply() removes; offsets cached or indexed under another method are estimated again.
+METHOD = "language-and-common-mean"
 
 
 def _corpus_text() -> str:
@@ -34,7 +42,7 @@ def parallel_corpus() -> dict[str, list[str]]:
 
 def centering_id(model_id: str) -> str:
     """What the offsets depend on: the model and the corpus they were estimated on."""
-    return f"{model_id}|{hashlib.sha256(_corpus_text().encode()).hexdigest()[:12]}"
+    return f"{model_id}|{hashlib.sha256(_corpus_text().encode()).hexdigest()[:12]}|{METHOD}"
 
 
 # Offsets depend on the model and the corpus only: estimated once per process.
@@ -42,7 +50,8 @@ _loaded: dict[str, LanguageCentering] = {}
 
 
 class LanguageCentering:
-    """Per-role, per-language offset vectors; unknown languages are left as they are."""
+    """Per-role offset vectors: one per language, and the role's common mean (key ``role:*``).
+    Languages without an offset lose the common mean only."""
 
     def __init__(self, offsets: dict[str, np.ndarray]) -> None:
         self.offsets = offsets
@@ -52,6 +61,10 @@ class LanguageCentering:
         return f"{role}:{language}"
 
     @classmethod
+    def _common_key(cls, role: Role) -> str:
+        return cls._key(role, "*")
+
+    @classmethod
     def fit(cls, embedder: Embedder, corpus: dict[str, list[str]] | None = None) -> LanguageCentering:
         corpus = corpus or parallel_corpus()
         offsets: dict[str, np.ndarray] = {}
@@ -59,6 +72,7 @@ class LanguageCentering:
             means = {lang: embedder.encode(texts, role).mean(axis=0) for lang, texts in corpus.items()}
             overall = np.mean(list(means.values()), axis=0)
             offsets.update({cls._key(role, lang): (mean - overall).astype(np.float32) for lang, mean in means.items()})
+            offsets[cls._common_key(role)] = overall.astype(np.float32)
         return cls(offsets)
 
     @classmethod
@@ -88,12 +102,18 @@ class LanguageCentering:
         return centering
 
     def scaled(self, strength: float) -> LanguageCentering:
-        """The same correction, removing only ``strength`` times each offset."""
-        return LanguageCentering({key: strength * offset for key, offset in self.offsets.items()})
+        """The same correction, removing only ``strength`` times each language's offset (the common
+        means stay whole)."""
+        return LanguageCentering(
+            {key: offset if key.endswith(":*") else strength * offset for key, offset in self.offsets.items()}
+        )
 
     def apply(self, vectors: np.ndarray, languages: Sequence[str], role: Role) -> np.ndarray:
-        """Remove each row's language offset and re-normalise."""
+        """Remove the role's common mean and each row's language offset, and re-normalise."""
         corrected = np.array(vectors, dtype=np.float32, copy=True)
+        common = self.offsets.get(self._common_key(role))
+        if common is not None:
+            corrected -= common
         for row, language in enumerate(languages):
             offset = self.offsets.get(self._key(role, language))
             if offset is not None:

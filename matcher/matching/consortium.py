@@ -30,7 +30,7 @@ class Candidate:
     country: str  # ISO 3166 alpha-2, e.g. "DE"
     legal_form: str  # code, e.g. "cooperative"
     themes: frozenset[str]  # theme codes
-    relevance: float  # similarity to the call, typically 0.7 to 0.95
+    relevance: float  # similarity to the call, typically 0 (unrelated) to 0.5
     # Unit-norm description vector for the diversity term; not compared (arrays have no single truth value).
     vector: np.ndarray | None = field(default=None, compare=False)
 

@@ -10,7 +10,8 @@ from flask_babel import lazy_gettext as _l
 
 from matcher.partners.vocabulary import PARTNERSHIP_TYPES, language_name, theme_label
 
-# Small, documented boosts added to the semantic score (cosine similarity, about 0.7 to 0.95 for e5).
+# Small, documented boosts added to the semantic score (cosine similarity of language-centred e5 vectors:
+# about 0 for unrelated texts, 0.15-0.35 for related ones, docs/quality.md section 3).
 THEME_BOOST = 0.02
 MAX_THEME_BOOST = 0.06
 LANGUAGE_BOOST = 0.02
@@ -25,8 +26,9 @@ PART_LABELS = {
 }
 
 
-# A part other than the best one is named in the reasons when it scores at least this.
-STRONG_PART = 0.8
+# A part other than the best one is named in the reasons when it scores at least this: above 97 % of
+# unrelated pairs, about the median of hand-judged relevant ones (docs/quality.md section 3).
+STRONG_PART = 0.2
 
 
 @dataclass(frozen=True)
