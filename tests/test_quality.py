@@ -30,7 +30,7 @@ def summary(esif_path: Path, model_path: Path, tmp_path_factory: pytest.TempPath
 
 def test_matcher_beats_every_baseline_on_hand_judged_cross_lingual_requests(summary: dict) -> None:
     hand = summary["hand"]
-    assert hand["matcher"]["queries"] == 30
+    assert hand["matcher"]["queries"] == 60
     assert (
         hand["matcher"]["ndcg@10"] > hand["embeddings"]["ndcg@10"] > hand["bm25"]["ndcg@10"] > hand["random"]["ndcg@10"]
     )
