@@ -15,11 +15,12 @@ import pytest
 from bench.eval_quality import run
 from tests.apps import fresh_database
 
-# Measured on 2026-11-28 with this slice, every language centred on zero and the second round of hand
-# judgments (hand nDCG@10 0.718, uncorrected embeddings 0.485; weak MRR 0.240 on the rankings condensed to
-# operations with a code); the floors leave room for numeric noise between machines only.
-HAND_NDCG_FLOOR = 0.70
-WEAK_MRR_FLOOR = 0.22
+# Measured on 2026-11-28 with this slice (1,400 operations), every language centred on zero and the 60
+# hand-written requests of the third round (hand nDCG@10 0.598, uncorrected embeddings 0.378; weak MRR
+# 0.191 on the rankings condensed to operations with a code); the floors leave room for numeric noise
+# between machines only.
+HAND_NDCG_FLOOR = 0.58
+WEAK_MRR_FLOOR = 0.17
 
 
 @pytest.fixture(scope="module")
