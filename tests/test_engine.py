@@ -59,3 +59,14 @@ def test_centering_removes_only_known_language_offsets() -> None:
     corrected = centering.apply(vectors, ["fr", "xx"], "query")
     assert np.allclose(corrected[0], np.array([0.6, 0.3]) / np.linalg.norm([0.6, 0.3]))
     assert np.allclose(corrected[1], vectors[1])
+
+
+def test_centering_removes_the_common_mean_from_every_row_and_keeps_it_whole_when_scaled() -> None:
+    common = np.array([0.5, 0.0], dtype=np.float32)
+    offset = np.array([0.0, 0.4], dtype=np.float32)
+    centering = LanguageCentering({"passage:*": common, "passage:de": offset}).scaled(0.5)
+    vectors = np.array([[0.6, 0.8], [0.6, 0.8]], dtype=np.float32)
+    corrected = centering.apply(vectors, ["de", "xx"], "passage")
+    assert np.allclose(corrected[0], np.array([0.1, 0.6]) / np.linalg.norm([0.1, 0.6]))
+    assert np.allclose(corrected[1], np.array([0.1, 0.8]) / np.linalg.norm([0.1, 0.8]))
+    assert np.allclose(centering.apply(vectors, ["de"], "query"), vectors[:1])

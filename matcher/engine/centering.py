@@ -10,7 +10,7 @@ The mean over all languages (one per role) is removed as well: every e5 vector s
 common direction (unrelated texts have cosines near 0.8), which carries no topic and lets
 generic texts sit close to everything. Centring each role's space on zero, as Libovický et al.
 (2020, "On the language neutrality of pre-trained multilingual representations") centre each
-language, leaves the cosines to what distinguishes the texts (docs/quality.md, section 5).
+language, leaves the cosines to what distinguishes the texts (docs/quality.md, sections 1 and 5).
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ from matcher.engine.embedding import ROLES, Embedder, Role
 CORPUS_FILE = "data/parallel_descriptions.json"
 # Names what apply() removes; offsets cached or indexed under another method are estimated again.
 METHOD = "language-and-common-mean"
+# The language key of a role's common mean.
+COMMON = "*"
 
 
 def _corpus_text() -> str:
@@ -41,7 +43,7 @@ def parallel_corpus() -> dict[str, list[str]]:
 
 
 def centering_id(model_id: str) -> str:
-    """What the offsets depend on: the model and the corpus they were estimated on."""
+    """What the offsets depend on: the model, the corpus they were estimated on and what is removed."""
     return f"{model_id}|{hashlib.sha256(_corpus_text().encode()).hexdigest()[:12]}|{METHOD}"
 
 
@@ -62,7 +64,7 @@ class LanguageCentering:
 
     @classmethod
     def _common_key(cls, role: Role) -> str:
-        return cls._key(role, "*")
+        return cls._key(role, COMMON)
 
     @classmethod
     def fit(cls, embedder: Embedder, corpus: dict[str, list[str]] | None = None) -> LanguageCentering:
@@ -105,7 +107,7 @@ class LanguageCentering:
         """The same correction, removing only ``strength`` times each language's offset (the common
         means stay whole)."""
         return LanguageCentering(
-            {key: offset if key.endswith(":*") else strength * offset for key, offset in self.offsets.items()}
+            {key: offset if key.endswith(f":{COMMON}") else strength * offset for key, offset in self.offsets.items()}
         )
 
     def apply(self, vectors: np.ndarray, languages: Sequence[str], role: Role) -> np.ndarray:
