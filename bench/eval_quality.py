@@ -379,9 +379,9 @@ def run(
 ) -> dict[str, object]:
     operations = read_operations(esif)
     requests = json.loads(REQUESTS.read_text("utf-8"))["requests"]
-    judged = (i for r in requests for i in r["relevant"])
+    judged_relevant = (i for r in requests for i in r["relevant"])
     coded_in_full = (o.id for o in operations if o.code and o.language in CODED_IN_FULL)
-    corpus = sample_corpus(operations, per_language, seed, [*judged, *coded_in_full])
+    corpus = sample_corpus(operations, per_language, seed, [*judged_relevant, *coded_in_full])
     queries = weak_queries(corpus, queries_per_language, seed) + hand_queries({o.id for o in corpus})
     with tempfile.TemporaryDirectory() as work:
         summary = summarise(evaluate(corpus, queries, Path(work), database))
