@@ -15,12 +15,12 @@ import pytest
 from bench.eval_quality import run
 from tests.apps import fresh_database
 
-# Measured on 2026-11-28 with this slice (1,400 operations), every language centred on zero and the 60
-# hand-written requests of the third round (hand nDCG@10 0.598, uncorrected embeddings 0.378; weak MRR
-# 0.191 on the rankings condensed to operations with a code); the floors leave room for numeric noise
+# Measured on 2026-11-28 with this slice (1,487 operations), every language centred on zero and the 90
+# hand-written requests of the fourth round (hand nDCG@10 0.571, uncorrected embeddings 0.361; weak MRR
+# 0.214 on the rankings condensed to operations with a code); the floors leave room for numeric noise
 # between machines only.
-HAND_NDCG_FLOOR = 0.58
-WEAK_MRR_FLOOR = 0.17
+HAND_NDCG_FLOOR = 0.55
+WEAK_MRR_FLOOR = 0.19
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +31,7 @@ def summary(esif_path: Path, model_path: Path, tmp_path_factory: pytest.TempPath
 
 def test_matcher_beats_every_baseline_on_hand_judged_cross_lingual_requests(summary: dict) -> None:
     hand = summary["hand"]
-    assert hand["matcher"]["queries"] == 60
+    assert hand["matcher"]["queries"] == 90
     assert (
         hand["matcher"]["ndcg@10"] > hand["embeddings"]["ndcg@10"] > hand["bm25"]["ndcg@10"] > hand["random"]["ndcg@10"]
     )
