@@ -5,7 +5,7 @@ PIP     := $(VENV)/bin/pip
 MATCHER := $(VENV)/bin/matcher
 STAMP   := .make
 
-.PHONY: run test test-offsets setup install model catalogs catalogs-update database run-prod browser clean
+.PHONY: run test test-prep setup install model catalogs catalogs-update database run-prod browser clean
 
 run: setup database
 	$(VENV)/bin/flask --app wsgi run --host 127.0.0.1 --port 5000
@@ -29,9 +29,11 @@ $(STAMP)/installed: pyproject.toml
 model: install
 	$(MATCHER) model build
 
-# The language offsets of the tests' float32 and int8 models, fitted once (kept in .make/).
-test-offsets: setup
+# What the tests would otherwise compute in every run, computed once (kept in .make/): the language
+# offsets of the float32 and int8 models, and the vectors of the quality slice.
+test-prep: setup
 	$(PY) -m tests.language_offsets
+	$(PY) -m tests.quality_vectors
 
 catalogs: install
 	$(VENV)/bin/pybabel compile -d translations --statistics

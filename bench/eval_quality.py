@@ -374,15 +374,22 @@ def markdown(summary: dict[str, dict[str, dict]]) -> str:
     return "\n".join(lines)
 
 
-def run(
-    per_language: int, queries_per_language: int, seed: int = 7, esif: Path = ESIF, database: str | None = None
-) -> dict[str, object]:
+def corpus_and_queries(
+    per_language: int, queries_per_language: int, seed: int = 7, esif: Path = ESIF
+) -> tuple[list[Operation], list[Query]]:
+    """The evaluation corpus (sampled, plus every judged and every fully kept operation) and both query sets."""
     operations = read_operations(esif)
     requests = json.loads(REQUESTS.read_text("utf-8"))["requests"]
     judged_relevant = (i for r in requests for i in r["relevant"])
     coded_in_full = (o.id for o in operations if o.code and o.language in CODED_IN_FULL)
     corpus = sample_corpus(operations, per_language, seed, [*judged_relevant, *coded_in_full])
-    queries = weak_queries(corpus, queries_per_language, seed) + hand_queries({o.id for o in corpus})
+    return corpus, weak_queries(corpus, queries_per_language, seed) + hand_queries({o.id for o in corpus})
+
+
+def run(
+    per_language: int, queries_per_language: int, seed: int = 7, esif: Path = ESIF, database: str | None = None
+) -> dict[str, object]:
+    corpus, queries = corpus_and_queries(per_language, queries_per_language, seed, esif)
     with tempfile.TemporaryDirectory() as work:
         summary = summarise(evaluate(corpus, queries, Path(work), database))
     summary["corpus"] = {"operations": len(corpus), "languages": sorted({o.language for o in corpus})}

@@ -4,7 +4,7 @@ They are fitted once per model and kept in .make/. Without this step the first t
 each one fits it, inside the suite; CI's two passes (SQLite and PostgreSQL, side by side, one thread
 each) then both fitted both at the same time. Run here first, on every core, each is fitted once.
 
-Run: .venv/bin/python -m tests.language_offsets (make test-offsets)
+Run: .venv/bin/python -m tests.language_offsets (part of make test-prep)
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ import pytest
 
 from bench.eval_quality import run
 from tests.apps import fresh_database
+from tests.quality_vectors import SLICE, app_embedder, prime
 
 # Measured on 2026-11-28 with this slice (1,487 operations), every language centred on zero and the 90
 # hand-written requests of the fourth round (hand nDCG@10 0.571, uncorrected embeddings 0.361; weak MRR
@@ -26,7 +27,8 @@ WEAK_MRR_FLOOR = 0.19
 @pytest.fixture(scope="module")
 def summary(esif_path: Path, model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
     database = fresh_database(tmp_path_factory.mktemp("quality"), "eval.sqlite3")
-    return run(per_language=15, queries_per_language=4, esif=esif_path, database=database)
+    prime(app_embedder(), esif_path)
+    return run(**SLICE, esif=esif_path, database=database)
 
 
 def test_matcher_beats_every_baseline_on_hand_judged_cross_lingual_requests(summary: dict) -> None:
