@@ -75,7 +75,7 @@ def prime(embedder: Embedder, esif: Path, path: Path = VECTORS) -> None:
             **{f"{role}_vectors": vectors[role] for role in ROLES},
         )
         tmp.replace(path)
-        stored = _stored(path, embedder.model_id)
+        stored = {(role, _digest(t)): v for role in ROLES for t, v in zip(texts[role], vectors[role], strict=True)}
     for role, wanted in texts.items():
         embedder.remember(role, {t: stored[(role, _digest(t))] for t in wanted})
 
