@@ -28,7 +28,7 @@ share of the top 10 in the query's own language, always on the full ranking (the
 sees, judged or not); a paired bootstrap 95 % interval (2,000 resamples of the queries, fixed seed)
 of the matcher's nDCG@10 minus each baseline's, overall and per pair; and, per pair, the p-value of a
 paired randomization test of that difference (exact below 14 queries), Holm-adjusted over the pairs
-with at least MIN_TESTED_QUERIES queries. With 4-12 queries a pair, the percentile bootstrap is too
+with at least MIN_TESTED_QUERIES queries. With 4-16 queries a pair, the percentile bootstrap is too
 narrow (it resamples the few values it has); the randomization test is the one IR uses for
 small samples (Smucker, Allan and Carterette 2007), and 45 pairs tested at once need the adjustment.
 
